@@ -1,0 +1,127 @@
+/**
+ * The one typed configuration of the facekit runtime, with documented defaults. Environment
+ * variables (set by the CDK construct, or by hand for `npm start`) may override some fields;
+ * requests may only narrow the detection settings (see DetectOptions in vision/types.ts).
+ */
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface DetectorConfig {
+  /** SCRFD-2.5g with keypoints, dynamic input height/width. */
+  readonly modelFile: string;
+  /** Minimum face score kept (InsightFace default 0.5). */
+  readonly scoreThreshold: number;
+  /** IoU above which the lower-scored box is suppressed (InsightFace default 0.4). */
+  readonly nmsIouThreshold: number;
+  /**
+   * Long side of the main pass input, in pixels. The image is fitted inside
+   * `clamp(imageLongSide, 640, maxInputSide)` keeping aspect, rounded up to a multiple of 32.
+   * 1280 finds small faces (WIDER dev AP 0.81 vs 0.70 at 640²) at ~4× the cost; 640 is the fast option.
+   * @default 1280
+   */
+  readonly maxInputSide: number;
+  /**
+   * Side of the square close-up pass run when the main pass is larger: large inputs lose close-up
+   * faces (their scores fall), so its candidates are merged with the main pass before NMS.
+   * 0 disables the pass. @default 640
+   */
+  readonly closeUpPassSide: number;
+  /** Candidates kept per pass before NMS, highest scores first. @default 750 */
+  readonly preNmsTopK: number;
+}
+
+export interface ImageLimits {
+  /** Largest encoded image accepted, in bytes (after base64 decoding / download). @default 10 MiB */
+  readonly maxBytes: number;
+  /** Longest side in pixels (the AI Solution Kit documents 4096). @default 4096 */
+  readonly maxLongSide: number;
+  /** Largest width × height decoded; checked from the header before any pixel is decoded. @default 4096² */
+  readonly maxPixels: number;
+  /** Smallest side accepted, in pixels. @default 8 */
+  readonly minSide: number;
+}
+
+export interface FetchConfig {
+  /** @default 3000 */
+  readonly connectTimeoutMs: number;
+  /** Whole download, headers to last byte. @default 10000 */
+  readonly totalTimeoutMs: number;
+  /** @default 3 */
+  readonly maxRedirects: number;
+  /**
+   * Buckets `s3://` URLs may name. Empty refuses every s3 URL; `*` allows any bucket the process
+   * credentials can read (local use only). Env: FACEKIT_S3_BUCKETS (comma-separated). @default []
+   */
+  readonly allowedBuckets: readonly string[];
+  /**
+   * Test-only: allow loopback addresses (the local test servers). Never set in production.
+   * Env: FACEKIT_TEST_ALLOW_LOOPBACK=1. @default false
+   */
+  readonly allowLoopbackForTests: boolean;
+}
+
+export interface FacekitConfig {
+  /** Folder with the .onnx files. Env: FACEKIT_MODEL_DIR. @default <project>/models */
+  readonly modelDir: string;
+  /** onnxruntime intra-op threads per session. Env: FACEKIT_THREADS. @default available cores */
+  readonly intraOpThreads: number;
+  readonly detector: DetectorConfig;
+  /** 106-point landmark model (PFLD-lite, 2d106 order). */
+  readonly landmarkModelFile: string;
+  /** Gender/age model on the aligned 112×112 crop. */
+  readonly genderAgeModelFile: string;
+  readonly image: ImageLimits;
+  readonly fetch: FetchConfig;
+  /** Names the model set and pre/post-processing; change it when either changes. */
+  readonly faceModelVersion: string;
+}
+
+/** Project root: two levels above this file in source (lambda/) and in the bundles (dist/<x>/). */
+function defaultModelDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '..', 'models');
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got "${raw}"`);
+  return value;
+}
+
+function envList(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig {
+  return {
+    modelDir: env.FACEKIT_MODEL_DIR ? resolve(env.FACEKIT_MODEL_DIR) : defaultModelDir(),
+    intraOpThreads: envNumber(env, 'FACEKIT_THREADS', availableParallelism()),
+    detector: {
+      modelFile: 'scrfd_2.5g_kps_dynhw.onnx',
+      scoreThreshold: envNumber(env, 'FACEKIT_MIN_CONFIDENCE', 0.5),
+      nmsIouThreshold: 0.4,
+      maxInputSide: envNumber(env, 'FACEKIT_DETECTOR_MAX_SIDE', 1280),
+      closeUpPassSide: envNumber(env, 'FACEKIT_DETECTOR_CLOSEUP_SIDE', 640),
+      preNmsTopK: 750,
+    },
+    landmarkModelFile: 'pfld106_lite_if106.onnx',
+    genderAgeModelFile: 'insightface_genderage_v1.onnx',
+    image: {
+      maxBytes: envNumber(env, 'FACEKIT_MAX_IMAGE_BYTES', 10 * 1024 * 1024),
+      maxLongSide: envNumber(env, 'FACEKIT_MAX_LONG_SIDE', 4096),
+      maxPixels: envNumber(env, 'FACEKIT_MAX_PIXELS', 4096 * 4096),
+      minSide: 8,
+    },
+    fetch: {
+      connectTimeoutMs: envNumber(env, 'FACEKIT_FETCH_CONNECT_TIMEOUT_MS', 3000),
+      totalTimeoutMs: envNumber(env, 'FACEKIT_FETCH_TIMEOUT_MS', 10000),
+      maxRedirects: 3,
+      allowedBuckets: envList(env, 'FACEKIT_S3_BUCKETS'),
+      allowLoopbackForTests: env.FACEKIT_TEST_ALLOW_LOOPBACK === '1',
+    },
+    faceModelVersion: 'facekit-1.0.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',
+  };
+}
