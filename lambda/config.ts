@@ -75,6 +75,14 @@ export interface FacekitConfig {
   readonly fetch: FetchConfig;
   /** Names the model set and pre/post-processing; change it when either changes. */
   readonly faceModelVersion: string;
+  /** Bucket the Tencent CI route (`GET /ci/{key}`) reads objects from. Env: FACEKIT_CI_BUCKET. */
+  readonly ciBucket?: string;
+  /**
+   * Face++ credentials: when both are set, api_key/api_secret must match them; when unset any
+   * value is accepted (API Gateway IAM/API-key auth protects the deployment).
+   * Env: FACEKIT_FACEPP_API_KEY, FACEKIT_FACEPP_API_SECRET.
+   */
+  readonly faceppCredentials?: { readonly apiKey: string; readonly apiSecret: string };
 }
 
 /** Project root: two levels above this file in source (lambda/) and in the bundles (dist/<x>/). */
@@ -123,5 +131,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       allowLoopbackForTests: env.FACEKIT_TEST_ALLOW_LOOPBACK === '1',
     },
     faceModelVersion: 'facekit-1.0.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',
+    ciBucket: env.FACEKIT_CI_BUCKET || undefined,
+    faceppCredentials:
+      env.FACEKIT_FACEPP_API_KEY && env.FACEKIT_FACEPP_API_SECRET
+        ? { apiKey: env.FACEKIT_FACEPP_API_KEY, apiSecret: env.FACEKIT_FACEPP_API_SECRET }
+        : undefined,
   };
 }

@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   MISSING_BODY: 400,
   INVALID_JSON: 400,
   INVALID_ARGUMENT: 400,
+  /** A required request field other than the image is absent (Face++ api_key, Youtu appid...). */
+  MISSING_ARGUMENT: 400,
   MISSING_IMAGE: 400,
   CONFLICTING_IMAGE: 400,
   INVALID_BASE64: 400,
@@ -43,12 +45,18 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class FacekitError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /**
+   * The request field the error is about (e.g. `api_key`, `image_file`), when known. Dialects whose
+   * error codes name the parameter (Face++ `BAD_ARGUMENTS:<key>`) use it.
+   */
+  readonly field?: string;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FacekitError';
     this.code = code;
     this.status = ERROR_STATUS[code];
+    if (options?.field !== undefined) this.field = options.field;
   }
 }
 
