@@ -4,7 +4,8 @@
  * requests may only narrow the detection settings (see DetectOptions in vision/types.ts).
  */
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface DetectorConfig {
@@ -15,12 +16,17 @@ export interface DetectorConfig {
   /** IoU above which the lower-scored box is suppressed (InsightFace default 0.4). */
   readonly nmsIouThreshold: number;
   /**
-   * Long side of the main pass input, in pixels. The image is fitted inside
-   * `clamp(imageLongSide, 640, maxInputSide)` keeping aspect, rounded up to a multiple of 32.
-   * 1280 finds small faces (WIDER dev AP 0.81 vs 0.70 at 640²) at ~4× the cost; 640 is the fast option.
-   * @default 1280
+   * Largest long side of the main pass input, in pixels. The main pass fits the image inside
+   * `clamp(imageLongSide × mainPassUpscale, 640, maxInputSide)` keeping aspect, rounded up to a
+   * multiple of 32. Larger finds more small faces at a higher cost (WIDER dev AP: see
+   * docs/performance.md); 640 is the fast option. Env: FACEKIT_DETECTOR_MAX_SIDE. @default 1536
    */
   readonly maxInputSide: number;
+  /**
+   * Enlargement of the image for the main pass (small faces need pixels; SCRFD finds few faces
+   * under ~10 px). Env: FACEKIT_DETECTOR_UPSCALE. @default 1.5
+   */
+  readonly mainPassUpscale: number;
   /**
    * Side of the square close-up pass run when the main pass is larger: large inputs lose close-up
    * faces (their scores fall), so its candidates are merged with the main pass before NMS.
@@ -85,10 +91,19 @@ export interface FacekitConfig {
   readonly faceppCredentials?: { readonly apiKey: string; readonly apiSecret: string };
 }
 
-/** Project root: two levels above this file in source (lambda/) and in the bundles (dist/<x>/). */
+/**
+ * The nearest `models/` folder holding a manifest, searching upwards from this module: the same
+ * rule finds <project>/models from the sources (lambda/) and from the bundles (dist/<entry>/).
+ */
 function defaultModelDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '..', 'models');
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(folder, 'models');
+    if (existsSync(join(candidate, 'manifest.json'))) return candidate;
+    const parent = dirname(folder);
+    if (parent === folder) return resolve('models');
+    folder = parent;
+  }
 }
 
 function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -111,7 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       modelFile: 'scrfd_2.5g_kps_dynhw.onnx',
       scoreThreshold: envNumber(env, 'FACEKIT_MIN_CONFIDENCE', 0.5),
       nmsIouThreshold: 0.4,
-      maxInputSide: envNumber(env, 'FACEKIT_DETECTOR_MAX_SIDE', 1280),
+      maxInputSide: envNumber(env, 'FACEKIT_DETECTOR_MAX_SIDE', 1536),
+      mainPassUpscale: envNumber(env, 'FACEKIT_DETECTOR_UPSCALE', 1.5),
       closeUpPassSide: envNumber(env, 'FACEKIT_DETECTOR_CLOSEUP_SIDE', 640),
       preNmsTopK: 750,
     },

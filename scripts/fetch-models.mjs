@@ -7,15 +7,20 @@
  *
  *   node scripts/fetch-models.mjs            fill models/
  *   node scripts/fetch-models.mjs --check    only verify; never copy or download
+ *
+ * FACEKIT_MODEL_DIR names another folder to fill or check instead of models/ (the runtime reads the
+ * same variable); the manifest is always the project's models/manifest.json.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const modelDir = join(projectRoot, 'models');
-const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'));
+const modelDir = process.env.FACEKIT_MODEL_DIR ? resolve(process.env.FACEKIT_MODEL_DIR) : join(projectRoot, 'models');
+const manifest = JSON.parse(readFileSync(join(projectRoot, 'models', 'manifest.json'), 'utf8'));
+/** How messages name a file in the model folder. */
+const shown = (file) => (process.env.FACEKIT_MODEL_DIR ? join(modelDir, file) : `models/${file}`);
 const checkOnly = process.argv.includes('--check');
 const mirror = process.env.FACEKIT_MODEL_MIRROR ? resolve(process.env.FACEKIT_MODEL_MIRROR) : undefined;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
@@ -39,6 +44,7 @@ async function download(url) {
 /** Writes through a temporary name so an interrupted copy never leaves a half file behind. */
 function install(model, bytes) {
   const target = join(modelDir, model.file);
+  mkdirSync(modelDir, { recursive: true });
   writeFileSync(`${target}.partial`, bytes);
   renameSync(`${target}.partial`, target);
 }
@@ -48,10 +54,10 @@ async function materialise(model) {
   const problems = [];
   if (existsSync(target)) {
     const problem = mismatch(model, readFileSync(target));
-    if (!problem) return { file: model.file, from: 'models/' };
-    problems.push(`models/${model.file}: ${problem}`);
+    if (!problem) return { file: model.file, from: shown('') };
+    problems.push(`${shown(model.file)}: ${problem}`);
   } else {
-    problems.push(`models/${model.file}: missing`);
+    problems.push(`${shown(model.file)}: missing`);
   }
   if (checkOnly) return { file: model.file, problems };
 
@@ -86,6 +92,9 @@ if (failed.length > 0) {
   for (const result of failed) {
     console.error(`model MISSING or CORRUPT: ${result.file}`);
     for (const problem of result.problems) console.error(`    ${problem}`);
+    if (!manifest.models.find((model) => model.file === result.file).url) {
+      console.error('    no upstream url (derived/converted file, see models/manifest.json): only a mirror has it');
+    }
   }
   console.error(
     '\nGet the models by setting FACEKIT_MODEL_MIRROR to a folder that holds them ' +

@@ -1,0 +1,66 @@
+/**
+ * Emotion: mini-Xception trained on FER2013 (human_emotion_fer7.onnx, MIT).
+ * Input [N,1,64,64] gray = (0.2989R + 0.587G + 0.114B)/255, then (g − 0.5)·2; output [N,7] softmax
+ * in the order angry, disgust, fear, happy, sad, surprise, neutral (= EMOTIONS).
+ *
+ * Crop: FER2013 faces fill the 48×48 frame from brows to chin, tighter than the detector box (which
+ * runs forehead to chin). Measured on the eval set through the detector (docs/accuracy.md): a square
+ * of 0.85× the larger box side, centred 0.05× the box height above the box centre, with the image
+ * border replicated (not black) beat 0.8-1.3× and shifts −0.05…+0.1, and landmark-based crops.
+ */
+import type { RgbImage } from '../../image/types.js';
+import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { EMOTIONS, type Distribution, type Emotion } from '../types.js';
+import { squareAroundBox, squareCropTransform, toDistribution, warpGrayReplicate, type AttributeFace } from './common.js';
+
+export const EMOTION_MODEL_FILE = 'human_emotion_fer7.onnx';
+export const EMOTION_INPUT_SIZE = 64;
+/** Crop side relative to the larger box side (measured: see docs/accuracy.md). */
+export const EMOTION_CROP_SCALE = 0.85;
+/** Crop centre moved down by this fraction of the box height. */
+export const EMOTION_CROP_SHIFT = -0.05;
+
+export function emotionCropTransform(face: AttributeFace, scale = EMOTION_CROP_SCALE, shiftDown = EMOTION_CROP_SHIFT) {
+  return squareCropTransform(squareAroundBox(face.box, scale, shiftDown), EMOTION_INPUT_SIZE);
+}
+
+/** Normalises a 0..255 gray value the way the model was trained: [-1, 1]. */
+export function normaliseEmotionGray(gray: number): number {
+  return (gray / 255 - 0.5) * 2;
+}
+
+/** Builds the [N,1,64,64] batch. */
+export function preprocessEmotion(
+  image: RgbImage,
+  faces: readonly AttributeFace[],
+  scale = EMOTION_CROP_SCALE,
+  shiftDown = EMOTION_CROP_SHIFT,
+): Float32Array {
+  const plane = EMOTION_INPUT_SIZE * EMOTION_INPUT_SIZE;
+  const batch = new Float32Array(faces.length * plane);
+  faces.forEach((face, index) => {
+    warpGrayReplicate(image, emotionCropTransform(face, scale, shiftDown), EMOTION_INPUT_SIZE, batch, index * plane);
+  });
+  for (let i = 0; i < batch.length; i++) batch[i] = normaliseEmotionGray(batch[i]);
+  return batch;
+}
+
+/** Splits the [N,7] softmax output into one distribution per face. */
+export function postprocessEmotion(output: Float32Array, count: number): Distribution<Emotion>[] {
+  const classes = EMOTIONS.length;
+  if (output.length !== count * classes) throw new Error(`emotion output has ${output.length} values, expected ${count * classes}`);
+  return Array.from({ length: count }, (_, index) => toDistribution(EMOTIONS, output.subarray(index * classes, (index + 1) * classes)));
+}
+
+export async function runEmotion(
+  image: RgbImage,
+  faces: readonly AttributeFace[],
+  settings: SessionSettings,
+  crop: { scale?: number; shiftDown?: number } = {},
+): Promise<Distribution<Emotion>[]> {
+  if (faces.length === 0) return [];
+  const session = await getSession(EMOTION_MODEL_FILE, settings);
+  const batch = preprocessEmotion(image, faces, crop.scale, crop.shiftDown);
+  const outputs = await runFloat32(session, batch, [faces.length, 1, EMOTION_INPUT_SIZE, EMOTION_INPUT_SIZE]);
+  return postprocessEmotion(outputs[session.outputNames[0]].data as Float32Array, faces.length);
+}

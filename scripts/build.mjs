@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * Builds the runtime bundles with esbuild (sharp and onnxruntime-node stay external: native code).
+ *   dist/lambda/index.mjs + package.json   the bundle lambda/Dockerfile copies (`npm run build:lambda`)
+ *   dist/server/server.mjs                 `npm start`
+ *   dist/cli/facekit.mjs                   `facekit detect ...`
+ */
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Native packages: installed in the image / node_modules, never bundled. */
+const EXTERNAL = ['sharp', 'onnxruntime-node'];
+const lambdaOnly = process.argv.includes('--lambda-only');
+
+const entries = [
+  { entry: 'lambda/handler.ts', out: 'dist/lambda/index.mjs' },
+  ...(lambdaOnly ? [] : [
+    { entry: 'lambda/server.ts', out: 'dist/server/server.mjs' },
+    { entry: 'lambda/cli.ts', out: 'dist/cli/facekit.mjs', banner: '#!/usr/bin/env node' },
+  ]),
+];
+
+// CommonJS dependencies bundled into ESM still call require(): give them one.
+const requireShim = "import { createRequire as __facekitCreateRequire } from 'node:module'; const require = __facekitCreateRequire(import.meta.url);";
+
+for (const { entry, out, banner } of entries) {
+  await build({
+    entryPoints: [join(projectRoot, entry)],
+    outfile: join(projectRoot, out),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    // Runs on Node 20 locally and Node 22 in Lambda.
+    target: 'node20',
+    external: EXTERNAL,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    banner: { js: [banner, requireShim].filter(Boolean).join('\n') },
+  });
+}
+
+// The image installs exactly the versions the bundle was built and tested against.
+const versions = Object.fromEntries(EXTERNAL.map((name) => [name, JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')).version]));
+mkdirSync(join(projectRoot, 'dist/lambda'), { recursive: true });
+writeFileSync(
+  join(projectRoot, 'dist/lambda/package.json'),
+  `${JSON.stringify({ name: 'facekit-lambda', private: true, type: 'module', dependencies: versions }, null, 2)}\n`,
+);
+console.log(`built ${entries.map((item) => item.out).join(', ')} (externals: ${Object.entries(versions).map(([name, version]) => `${name}@${version}`).join(', ')})`);

@@ -1,0 +1,44 @@
+/**
+ * `npm run eval`: accuracy of the default pipeline on ../shared/eval/dev.
+ * Options: --max-side N (main-pass long side), --upscale F (main-pass enlargement), --closeup-side N (0 = off),
+ *          --only wider,landmarks,gender,negatives
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../lambda/config.js';
+import { FacePipeline } from '../lambda/vision/pipeline.js';
+import { evaluateGenderAge, evaluateLandmarks, evaluateNegatives, evaluateWiderDetection, EVAL_ROOT } from './evaluation.js';
+
+const { values } = parseArgs({ options: { 'max-side': { type: 'string' }, upscale: { type: 'string' }, 'closeup-side': { type: 'string' }, only: { type: 'string' } } });
+const base = loadConfig();
+const config = {
+  ...base,
+  detector: {
+    ...base.detector,
+    ...(values['max-side'] ? { maxInputSide: Number(values['max-side']) } : {}),
+    ...(values['closeup-side'] ? { closeUpPassSide: Number(values['closeup-side']) } : {}),
+    ...(values.upscale ? { mainPassUpscale: Number(values.upscale) } : {}),
+  },
+};
+const pipeline = await FacePipeline.create(config);
+const wanted = (name: string): boolean => !values.only || values.only.split(',').includes(name);
+const fixed = (value: number): string => value.toFixed(3);
+
+console.log(`facekit eval on ${EVAL_ROOT}`);
+console.log(`detector main pass ≤ ${config.detector.maxInputSide}px (×${config.detector.mainPassUpscale}), close-up pass ${config.detector.closeUpPassSide || 'off'}`);
+if (wanted('wider')) {
+  const started = performance.now();
+  const report = await evaluateWiderDetection(pipeline, config);
+  console.log(`WIDER dev AP(all faces, IoU 0.5): ${fixed(report.ap)}  recall ${fixed(report.recall)}  (${report.images} images, ${report.faces} faces, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+if (wanted('landmarks')) {
+  const report = await evaluateLandmarks(pipeline, config);
+  console.log(`300-W close-ups: missed ${report.missed}/${report.faces} (${fixed(report.missRate)}), 5-point NME ${fixed(report.nme5)}`);
+}
+if (wanted('gender')) {
+  const report = await evaluateGenderAge(pipeline, config);
+  console.log(`UTKFace gender accuracy ${fixed(report.accuracy)} (no face found in ${report.noFace}/${report.images}), age MAE ${report.ageMeanAbsoluteError.toFixed(1)} years`);
+}
+if (wanted('negatives')) {
+  const report = await evaluateNegatives(pipeline, config);
+  console.log(`negatives: ${report.withFaces}/${report.images} images with a face${report.files.length ? ` (${report.files.join(', ')})` : ''}`);
+}

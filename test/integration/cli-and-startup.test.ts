@@ -1,0 +1,105 @@
+/**
+ * The CLI (`facekit detect`) and the local server's start-up checks, each in a fresh process
+ * running the built bundles, with real models on real images.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { EVAL_DIR, REPO_ROOT } from '../helpers/local-server.js';
+
+const run = promisify(execFile);
+const CLI = path.join(REPO_ROOT, 'dist/cli/facekit.mjs');
+const SERVER = path.join(REPO_ROOT, 'dist/server/server.mjs');
+let folder: string;
+
+beforeAll(() => {
+  // Links, not copies: the eval images never enter the repository or a test artefact.
+  folder = mkdtempSync(path.join(os.tmpdir(), 'facekit-cli-'));
+  symlinkSync(path.join(EVAL_DIR, 'landmarks68/helen/3181052163_1.jpg'), path.join(folder, 'a-portrait.jpg'));
+  symlinkSync(path.join(EVAL_DIR, 'unlabeled/faceapi_examples/bbt2.jpg'), path.join(folder, 'b-group.jpg'));
+  writeFileSync(path.join(folder, 'c-broken.png'), 'not an image');
+  writeFileSync(path.join(folder, 'notes.txt'), 'ignored: not an image extension');
+});
+
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, FACEKIT_THREADS: '1' }, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('detect --format full --jsonl: one line per image with boxes, 5 and 106 points, gender and age', async () => {
+  const { code, stdout } = await cli(['detect', folder, '--format', 'full', '--jsonl']);
+  expect(code).toBe(1); // the broken file fails; the others are still processed
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line));
+  expect(lines.map((line) => path.basename(line.file))).toEqual(['a-portrait.jpg', 'b-group.jpg', 'c-broken.png']);
+  const [portrait, group, broken] = lines;
+  expect([portrait.width, portrait.height]).toEqual([930, 850]);
+  expect(portrait.faces).toHaveLength(1);
+  const face = portrait.faces[0];
+  expect(face.box).toHaveLength(4);
+  expect(face.score).toBeGreaterThan(0.5);
+  expect(face.landmarks5).toHaveLength(5);
+  expect(face.landmarks106).toHaveLength(106);
+  expect(face.landmarks106[0]).toHaveLength(2);
+  expect(Number.isInteger(face.landmarks106[0][0])).toBe(false); // display pixels as floats
+  expect(['male', 'female']).toContain(face.gender);
+  expect(Number.isInteger(face.age)).toBe(true);
+  expect(group.faces.length).toBeGreaterThanOrEqual(3);
+  expect(broken.error.code).toBe('UNSUPPORTED_FORMAT');
+}, 120_000);
+
+test('--min-confidence 0.02 returns more candidates; the default prints the native response', async () => {
+  const image = path.join(folder, 'b-group.jpg');
+  const low = JSON.parse((await cli(['detect', image, '--format', 'full', '--jsonl', '--min-confidence', '0.02'])).stdout);
+  const normal = JSON.parse((await cli(['detect', image, '--format', 'full', '--jsonl'])).stdout);
+  expect(low.faces.length).toBeGreaterThan(normal.faces.length);
+  expect(Math.min(...low.faces.map((face: { score: number }) => face.score))).toBeLessThan(0.5);
+  const native = await cli(['detect', image]);
+  expect(native.code).toBe(0);
+  expect(native.stderr).toContain(`==> ${image}`);
+  expect(Object.keys(JSON.parse(native.stdout)).sort()).toEqual(['FaceModelVersion', 'Faces']);
+}, 120_000);
+
+test('bad CLI usage exits 2 with the usage line', async () => {
+  const { code, stderr } = await cli(['detect', folder, '--min-confidence', '7']);
+  expect(code).toBe(2);
+  expect(stderr).toContain('--min-confidence');
+});
+
+/** Starts the server bundle with a model folder and returns its exit code and output. */
+function startWithModels(modelDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, FACEKIT_MODEL_DIR: modelDir, PORT: '0' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); if (output.includes('listening')) child.kill(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+test('the server refuses to start when a model is missing or corrupt, naming the file', async () => {
+  const models = mkdtempSync(path.join(os.tmpdir(), 'facekit-bad-models-'));
+  try {
+    const missing = await startWithModels(models);
+    expect(missing.code).toBe(1);
+    expect(missing.output).toMatch(/cannot start: .*\.onnx cannot be read/);
+    expect(missing.output).not.toContain('listening');
+
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/manifest.json'), 'utf8')) as { models: { file: string }[] };
+    for (const { file } of manifest.models) copyFileSync(path.join(REPO_ROOT, 'models', file), path.join(models, file));
+    writeFileSync(path.join(models, 'pfld106_lite_if106.onnx'), Buffer.alloc(4096, 7));
+    const corrupt = await startWithModels(models);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.output).toMatch(/pfld106_lite_if106\.onnx is not a valid ONNX model/);
+  } finally {
+    rmSync(models, { recursive: true, force: true });
+  }
+}, 60_000);

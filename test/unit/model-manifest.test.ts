@@ -1,0 +1,241 @@
+/**
+ * models/manifest.json: every entry complete and well-typed, consistent with the mirror's SHA256SUMS
+ * and with the files the runtime loads; the materialised models/ folder matches it (this test runs
+ * after `npm run models`); and scripts/fetch-models.mjs verifies it and fails clearly on a corrupt
+ * or missing file (exercised on a temporary copy through FACEKIT_MODEL_DIR).
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../lambda/config.js';
+import { attributeModelFiles } from '../../lambda/vision/attributes/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const modelDir = path.join(repoRoot, 'models');
+const fetchScript = path.join(repoRoot, 'scripts', 'fetch-models.mjs');
+const sumsPath = path.resolve(repoRoot, '../shared/models/SHA256SUMS');
+
+interface DerivedFrom {
+  readonly file: string;
+  readonly upstream: string;
+  readonly sha256?: string;
+  readonly bytes?: number;
+}
+
+interface ManifestEntry {
+  readonly file: string;
+  readonly role: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly licence: string;
+  readonly commercialUse: boolean;
+  readonly source: string;
+  readonly url: string | null;
+  readonly urlNote?: string;
+  readonly derivedFrom?: DerivedFrom;
+  readonly derivation?: string;
+  readonly npmPackage?: string;
+  readonly npmVersion?: string;
+  readonly npmPath?: string;
+  readonly input: string;
+  readonly output: string;
+}
+
+const manifest = JSON.parse(readFileSync(path.join(modelDir, 'manifest.json'), 'utf8')) as {
+  description: string;
+  models: ManifestEntry[];
+};
+const entries = manifest.models;
+
+/** A filled-in text field: a non-empty string that is not a placeholder. */
+function isText(value: unknown): boolean {
+  return typeof value === 'string' && value.trim().length > 0 && !/^(todo|tbd|null|n\/a)$/i.test(value.trim());
+}
+
+/** `file  sha256` pairs of a `sha256sum` listing. */
+function readSums(file: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^([0-9a-f]{64})\s+\*?(.+?)\s*$/.exec(line);
+    if (match) sums.set(match[2], match[1]);
+  }
+  return sums;
+}
+
+function runFetch(args: string[], env: Record<string, string | undefined>): SpawnSyncReturns<string> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.FACEKIT_MODEL_DIR;
+  delete childEnv.FACEKIT_MODEL_MIRROR;
+  delete childEnv.NODE_OPTIONS;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name];
+    else childEnv[name] = value;
+  }
+  return spawnSync(process.execPath, [fetchScript, ...args], { cwd: repoRoot, env: childEnv, encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('models/manifest.json', () => {
+  it('has a description and at least one model', () => {
+    expect(isText(manifest.description)).toBe(true);
+    expect(Array.isArray(entries)).toBe(true);
+    expect(entries.length).toBeGreaterThan(0);
+  });
+
+  it.each(entries.map((entry) => [entry.file, entry] as const))('%s has every required field with the right type', (_file, entry) => {
+    expect(entry.file).toMatch(/^[A-Za-z0-9._-]+\.onnx$/);
+    expect(isText(entry.role)).toBe(true);
+    expect(entry.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Number.isInteger(entry.bytes) && entry.bytes > 0).toBe(true);
+    expect(isText(entry.licence)).toBe(true);
+    expect(typeof entry.commercialUse).toBe('boolean');
+    expect(isText(entry.source)).toBe(true);
+    expect(isText(entry.input)).toBe(true);
+    expect(isText(entry.output)).toBe(true);
+
+    // url: a direct https download of exactly this file, or null with an explanation.
+    expect(entry.url === null || typeof entry.url === 'string').toBe(true);
+    if (entry.url !== null) {
+      expect(new URL(entry.url).protocol).toBe('https:');
+      expect(entry.url).not.toMatch(/\.tgz$/);
+    } else {
+      expect(isText(entry.urlNote) || entry.derivedFrom !== undefined).toBe(true);
+    }
+    if (entry.urlNote !== undefined) expect(isText(entry.urlNote)).toBe(true);
+
+    // A derived file has no upstream url; it says what it came from and what was changed.
+    if (entry.derivedFrom !== undefined) {
+      expect(entry.url).toBeNull();
+      expect(isText(entry.derivedFrom.file)).toBe(true);
+      expect(isText(entry.derivedFrom.upstream)).toBe(true);
+      if (entry.derivedFrom.sha256 !== undefined) expect(entry.derivedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
+      if (entry.derivedFrom.bytes !== undefined) expect(Number.isInteger(entry.derivedFrom.bytes)).toBe(true);
+      expect(isText(entry.derivation)).toBe(true);
+    }
+
+    // Files shipped only inside an npm package: all three fields or none.
+    const npm = [entry.npmPackage, entry.npmVersion, entry.npmPath];
+    if (npm.some((value) => value !== undefined)) for (const value of npm) expect(isText(value)).toBe(true);
+  });
+
+  it('marks every non-commercial licence as not for commercial use', () => {
+    for (const entry of entries) {
+      if (/non-commercial/i.test(entry.licence)) expect({ file: entry.file, commercialUse: entry.commercialUse }).toEqual({ file: entry.file, commercialUse: false });
+    }
+  });
+
+  it('names each file once', () => {
+    const files = entries.map((entry) => entry.file);
+    expect(files.filter((file, index) => files.indexOf(file) !== index)).toEqual([]);
+  });
+
+  it('lists exactly the model files the runtime loads', () => {
+    const config = loadConfig({});
+    const used = new Set([config.detector.modelFile, config.landmarkModelFile, config.genderAgeModelFile, ...attributeModelFiles()]);
+    expect([...new Set(entries.map((entry) => entry.file))].sort()).toEqual([...used].sort());
+  });
+
+  (existsSync(sumsPath) ? it : it.skip)('agrees with ../shared/models/SHA256SUMS', () => {
+    const sums = readSums(sumsPath);
+    const mismatches: string[] = [];
+    for (const entry of entries) {
+      const listed = sums.get(entry.file);
+      if (listed !== entry.sha256) mismatches.push(`${entry.file}: manifest ${entry.sha256}, SHA256SUMS ${listed ?? 'not listed'}`);
+      const original = entry.derivedFrom;
+      if (original?.sha256 !== undefined && sums.has(original.file) && sums.get(original.file) !== original.sha256) {
+        mismatches.push(`${entry.file} derivedFrom ${original.file}: manifest ${original.sha256}, SHA256SUMS ${sums.get(original.file)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
+
+describe('models/ folder (materialised by `npm run models`)', () => {
+  it('holds every manifest file with the manifest size', () => {
+    const problems: string[] = [];
+    for (const entry of entries) {
+      const file = path.join(modelDir, entry.file);
+      if (!existsSync(file)) problems.push(`${entry.file}: missing (run \`npm run models\`)`);
+      else if (statSync(file).size !== entry.bytes) problems.push(`${entry.file}: ${statSync(file).size} bytes, manifest ${entry.bytes}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('passes `node scripts/fetch-models.mjs --check` (sha256 and size of every file)', () => {
+    const result = runFetch(['--check'], {});
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    for (const entry of entries) expect(result.stdout).toContain(`model ok  ${entry.file}`);
+  });
+});
+
+describe('scripts/fetch-models.mjs on a corrupt or missing model (temporary copy via FACEKIT_MODEL_DIR)', () => {
+  // The smallest model is corrupted, the next smallest removed; everything else stays intact.
+  // Preferably files without an upstream url, so no case below can reach the network.
+  const mirrorOnly = entries.filter((entry) => entry.url === null);
+  const bySize = [...(mirrorOnly.length >= 2 ? mirrorOnly : entries)].sort((a, b) => a.bytes - b.bytes);
+  const corrupt = bySize[0];
+  const missing = bySize[1];
+  const offline = corrupt.url === null && missing.url === null;
+  let workDir = '';
+  let copyDir = '';
+
+  beforeAll(() => {
+    workDir = mkdtempSync(path.join(tmpdir(), 'facekit-models-'));
+    copyDir = path.join(workDir, 'models');
+    const empty = path.join(workDir, 'empty-mirror');
+    for (const dir of [copyDir, empty]) mkdirSync(dir, { recursive: true });
+    for (const entry of entries) copyFileSync(path.join(modelDir, entry.file), path.join(copyDir, entry.file));
+    const bytes = readFileSync(path.join(copyDir, corrupt.file));
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(path.join(copyDir, corrupt.file), bytes);
+    unlinkSync(path.join(copyDir, missing.file));
+  });
+
+  afterAll(() => {
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('uses two distinct files for the corrupt and the missing case', () => {
+    expect(corrupt.file).not.toBe(missing.file);
+  });
+
+  it('--check exits non-zero, naming the corrupt file, its hash mismatch and how to get the models', () => {
+    const result = runFetch(['--check'], { FACEKIT_MODEL_DIR: copyDir });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`model MISSING or CORRUPT: ${corrupt.file}`);
+    expect(result.stderr).toContain(`${path.join(copyDir, corrupt.file)}: sha256 `);
+    expect(result.stderr).toContain(`expected ${corrupt.sha256}`);
+    expect(result.stderr).toContain(`model MISSING or CORRUPT: ${missing.file}`);
+    expect(result.stderr).toContain(`${path.join(copyDir, missing.file)}: missing`);
+    expect(result.stderr).toContain('FACEKIT_MODEL_MIRROR');
+    expect(result.stderr).toContain('npm run models');
+    for (const entry of entries.filter((e) => e !== corrupt && e !== missing)) {
+      expect(result.stdout).toContain(`model ok  ${entry.file}`);
+      expect(result.stderr).not.toContain(entry.file);
+    }
+    // --check never repairs: the corrupt file is still there and still wrong.
+    expect(readFileSync(path.join(copyDir, corrupt.file)).equals(readFileSync(path.join(modelDir, corrupt.file)))).toBe(false);
+  });
+
+  (offline ? it : it.skip)('a fill from a mirror without the files fails, naming the mirror path tried', () => {
+    const emptyMirror = path.join(workDir, 'empty-mirror');
+    const result = runFetch([], { FACEKIT_MODEL_DIR: copyDir, FACEKIT_MODEL_MIRROR: emptyMirror });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`${path.join(emptyMirror, corrupt.file)}: missing`);
+    expect(result.stderr).toContain(`${path.join(emptyMirror, missing.file)}: missing`);
+    expect(result.stderr).toContain('only a mirror has it');
+  });
+
+  it('a fill from a mirror that has them restores both files and then --check passes', () => {
+    const filled = runFetch([], { FACEKIT_MODEL_DIR: copyDir, FACEKIT_MODEL_MIRROR: modelDir });
+    expect({ status: filled.status, stderr: filled.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(filled.stdout).toContain(`model ok  ${corrupt.file}  (${modelDir})`);
+    expect(filled.stdout).toContain(`model ok  ${missing.file}  (${modelDir})`);
+    for (const entry of [corrupt, missing]) {
+      expect(readFileSync(path.join(copyDir, entry.file)).equals(readFileSync(path.join(modelDir, entry.file)))).toBe(true);
+      expect(existsSync(path.join(copyDir, `${entry.file}.partial`))).toBe(false);
+    }
+    expect(runFetch(['--check'], { FACEKIT_MODEL_DIR: copyDir }).status).toBe(0);
+  });
+});
