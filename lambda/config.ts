@@ -143,7 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       connectTimeoutMs: envNumber(env, 'FACEKIT_FETCH_CONNECT_TIMEOUT_MS', 3000),
       totalTimeoutMs: envNumber(env, 'FACEKIT_FETCH_TIMEOUT_MS', 10000),
       maxRedirects: 3,
-      allowedBuckets: envList(env, 'FACEKIT_S3_BUCKETS'),
+      // The Tencent CI route reads its own bucket, so that bucket is always allowed.
+      allowedBuckets: [...new Set([...envList(env, 'FACEKIT_S3_BUCKETS'), ...envList(env, 'FACEKIT_CI_BUCKET')])],
       allowLoopbackForTests: env.FACEKIT_TEST_ALLOW_LOOPBACK === '1',
     },
     faceModelVersion: 'facekit-1.0.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',

@@ -13,16 +13,32 @@ import { createRuntime } from './runtime.js';
 
 export const DEFAULT_PORT = 8080;
 
-/** Reads at most `limit + 1` bytes: enough for the router to see that a body is too large. */
+/** A client that keeps sending past the cap is cut off after this much (or after the request timeout). */
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+/** Whole request, headers to last body byte: a slow sender cannot hold a connection for ever. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * Keeps at most `limit + 1` bytes (enough for the router to see that a body is too large) and
+ * reads the rest without keeping it, so the client can finish sending and read the error response
+ * instead of failing with a reset connection.
+ */
 async function readBody(message: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  let received = 0;
+  let kept = 0;
+  let discarded = 0;
   for await (const chunk of message) {
     const bytes = chunk as Buffer;
-    const room = limit + 1 - received;
-    chunks.push(bytes.length > room ? bytes.subarray(0, room) : bytes);
-    received += Math.min(bytes.length, room);
-    if (received > limit) break;
+    const room = limit + 1 - kept;
+    if (room > 0) {
+      const part = bytes.length > room ? bytes.subarray(0, room) : bytes;
+      chunks.push(part);
+      kept += part.length;
+      discarded += bytes.length - part.length;
+    } else {
+      discarded += bytes.length;
+    }
+    if (discarded > MAX_DISCARDED_BYTES) break;
   }
   return Buffer.concat(chunks);
 }
@@ -40,11 +56,11 @@ export function toHttpRequest(message: IncomingMessage, body: Buffer): HttpReque
 
 export function createLocalServer(router: Router, maxImageBytes: number): Server {
   const bodyLimit = maxRequestBodyBytes(maxImageBytes);
-  return createServer((message, reply) => {
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (message, reply) => {
     void (async () => {
       const body = await readBody(message, bodyLimit);
       const response = await router.handle(toHttpRequest(message, body));
-      // A body cut short: close the connection rather than drain gigabytes.
+      // A body over the cap: answer, then close the connection rather than reuse it.
       const close = body.length > bodyLimit;
       reply.writeHead(response.status, { ...response.headers, ...(close ? { connection: 'close' } : {}) });
       reply.end(response.body);
@@ -54,6 +70,7 @@ export function createLocalServer(router: Router, maxImageBytes: number): Server
       reply.end(JSON.stringify({ code: 'BAD_REQUEST', message: `the request could not be read: ${(error as Error).message}` }));
     });
   });
+  return server;
 }
 
 async function main(): Promise<void> {

@@ -113,3 +113,37 @@ describe('warpAffineToTensor (bilinear, cv2.warpAffine semantics)', () => {
     expect(output[slot + 1]).toBe(1);
   });
 });
+
+describe('axis-aligned fast path', () => {
+  /** Reference: cv2.warpAffine bilinear with zero border, written the plain way. */
+  function reference(image: RgbImage, toDestination: Affine, width: number, height: number): Float32Array {
+    const [a, b, tx, c, d, ty] = invertAffine(toDestination);
+    const output = new Float32Array(3 * width * height);
+    const pixel = (x: number, y: number, channel: number) =>
+      x < 0 || y < 0 || x >= image.width || y >= image.height ? 0 : image.data[(y * image.width + x) * 3 + channel];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const sx = a * x + b * y + tx, sy = c * x + d * y + ty;
+        const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+        for (let channel = 0; channel < 3; channel++) {
+          output[channel * width * height + y * width + x] =
+            (1 - fx) * (1 - fy) * pixel(x0, y0, channel) + fx * (1 - fy) * pixel(x0 + 1, y0, channel) +
+            (1 - fx) * fy * pixel(x0, y0 + 1, channel) + fx * fy * pixel(x0 + 1, y0 + 1, channel);
+        }
+      }
+    }
+    return output;
+  }
+
+  test.each([
+    ['downscale with padding', resizeAffine(0.37, 0.41), 16, 16],
+    ['upscale', resizeAffine(2.3), 50, 30],
+    ['shifted crop running off the image', [1.7, 0, -5.2, 0, 1.7, 3.9] as Affine, 40, 40],
+  ])('%s matches the plain bilinear warp', (_name, matrix, width, height) => {
+    const image = gradientImage(23, 17);
+    const fast = new Float32Array(3 * width * height);
+    warpAffineToTensor(image, matrix, width, height, IDENTITY_NORMALISATION, fast);
+    const expected = reference(image, matrix, width, height);
+    for (let i = 0; i < expected.length; i++) expect(fast[i]).toBeCloseTo(expected[i], 3);
+  });
+});
