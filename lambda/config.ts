@@ -67,6 +67,13 @@ export interface FetchConfig {
   readonly allowLoopbackForTests: boolean;
 }
 
+export interface ConcurrencyConfig {
+  /** Analyses (decode + models) running at once per process. Env: FACEKIT_MAX_CONCURRENT. @default 2 */
+  readonly maxConcurrentAnalyses: number;
+  /** Analyses waiting beyond that before requests are refused with OVERLOADED (503). Env: FACEKIT_MAX_QUEUED. @default 64 */
+  readonly maxQueuedAnalyses: number;
+}
+
 export interface FacekitConfig {
   /** Folder with the .onnx files. Env: FACEKIT_MODEL_DIR. @default <project>/models */
   readonly modelDir: string;
@@ -79,6 +86,7 @@ export interface FacekitConfig {
   readonly genderAgeModelFile: string;
   readonly image: ImageLimits;
   readonly fetch: FetchConfig;
+  readonly concurrency: ConcurrencyConfig;
   /** Names the model set and pre/post-processing; change it when either changes. */
   readonly faceModelVersion: string;
   /** Bucket the Tencent CI route (`GET /ci/{key}`) reads objects from. Env: FACEKIT_CI_BUCKET. */
@@ -146,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       // The Tencent CI route reads its own bucket, so that bucket is always allowed.
       allowedBuckets: [...new Set([...envList(env, 'FACEKIT_S3_BUCKETS'), ...envList(env, 'FACEKIT_CI_BUCKET')])],
       allowLoopbackForTests: env.FACEKIT_TEST_ALLOW_LOOPBACK === '1',
+    },
+    concurrency: {
+      maxConcurrentAnalyses: envNumber(env, 'FACEKIT_MAX_CONCURRENT', 2),
+      maxQueuedAnalyses: envNumber(env, 'FACEKIT_MAX_QUEUED', 64),
     },
     faceModelVersion: 'facekit-1.0.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',
     ciBucket: env.FACEKIT_CI_BUCKET || undefined,

@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   UNAUTHORIZED: 401,
   // server side
+  /** More analyses waiting than the queue holds: retry later (Retry-After). */
+  OVERLOADED: 503,
   INTERNAL_ERROR: 500,
 } as const;
 

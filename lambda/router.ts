@@ -10,6 +10,8 @@ import { nativeDialect } from './api/native.js';
 import { FacekitError, isFacekitError } from './errors.js';
 import { detect, type Runtime } from './runtime.js';
 
+/** What an OVERLOADED answer tells clients to wait before retrying. */
+const RETRY_AFTER_SECONDS = 1;
 /** Slack over the image byte cap for base64 growth (4/3), JSON or multipart framing. */
 const BODY_FRAMING_SLACK_BYTES = 64 * 1024;
 
@@ -77,7 +79,9 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Rou
           // The message and stack of our own code only: request bodies never reach an Error here.
           console.error(JSON.stringify({ level: 'error', msg: 'unhandled', requestId: request.requestId, error: (error as Error)?.stack ?? String(error) }));
         }
-        return finish(dialect.formatError(known, request, context), { errorCode: known.code });
+        const response = dialect.formatError(known, request, context);
+        const retryable = known.code === 'OVERLOADED' ? { headers: { ...response.headers, 'retry-after': String(RETRY_AFTER_SECONDS) } } : {};
+        return finish({ ...response, ...retryable }, { errorCode: known.code });
       };
 
       try {

@@ -1,30 +1,38 @@
 /**
- * One facekit runtime per process: the config and the loaded pipeline, shared by the router
- * (Lambda and local server) and the CLI. `detect` is the whole path from an ImageInput to a result.
+ * One facekit runtime per process: the config, the loaded pipeline and the analysis queue, shared
+ * by the router (Lambda and local server) and the CLI. `detect` is the whole path from an
+ * ImageInput to a result.
  */
 import { loadConfig, type FacekitConfig } from './config.js';
-import { loadImage } from './image/load.js';
+import { decodeFetchedImage, fetchImageBytes } from './image/load.js';
 import { FacePipeline } from './vision/pipeline.js';
 import type { DetectRequest, DetectResult } from './vision/types.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface Runtime {
   readonly config: FacekitConfig;
   readonly pipeline: FacePipeline;
+  readonly analyses: WorkQueue;
 }
 
 /** Loads every model now: a missing or corrupt model stops the process here, before it serves. */
 export async function createRuntime(config: FacekitConfig = loadConfig()): Promise<Runtime> {
-  return { config, pipeline: await FacePipeline.create(config) };
+  const analyses = new WorkQueue(config.concurrency.maxConcurrentAnalyses, config.concurrency.maxQueuedAnalyses);
+  return { config, pipeline: await FacePipeline.create(config), analyses };
 }
 
 export async function detect(runtime: Runtime, request: DetectRequest): Promise<DetectResult> {
-  const { config, pipeline } = runtime;
-  const loaded = await loadImage(request.image, config.image, config.fetch);
-  const { faces, timings } = await pipeline.analyze(loaded.image, request.options);
-  return {
-    width: loaded.image.width,
-    height: loaded.image.height,
-    faces,
-    timings: { ...timings, fetchMs: loaded.fetchMs, decodeMs: loaded.decodeMs },
-  };
+  const { config, pipeline, analyses } = runtime;
+  // Downloads wait on the network, not the CPU: only decoding and the models are queued.
+  const fetched = await fetchImageBytes(request.image, config.image, config.fetch);
+  return analyses.run(async () => {
+    const loaded = await decodeFetchedImage(fetched, config.image);
+    const { faces, timings } = await pipeline.analyze(loaded.image, request.options);
+    return {
+      width: loaded.image.width,
+      height: loaded.image.height,
+      faces,
+      timings: { ...timings, fetchMs: loaded.fetchMs, decodeMs: loaded.decodeMs },
+    };
+  });
 }

@@ -170,6 +170,7 @@ const ERROR_MAP: Record<ErrorCode, { status: number; msg: string }> = {
   NOT_FOUND: { status: 404, msg: 'NotFound' },
   METHOD_NOT_ALLOWED: { status: 405, msg: 'MethodNotAllowed' },
   UNAUTHORIZED: { status: 401, msg: 'Unauthorized' },
+  OVERLOADED: { status: 503, msg: 'Throttling: too many requests in progress, retry later' },
   INTERNAL_ERROR: { status: 500, msg: 'InternalError' },
 };
 

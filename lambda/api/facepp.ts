@@ -349,6 +349,7 @@ const ERROR_MAP: Record<ErrorCode, { status: number; message: (param: string) =>
   NOT_FOUND: { status: 404, message: () => 'API_NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 404, message: () => 'API_NOT_FOUND' },
   UNAUTHORIZED: { status: 401, message: () => 'AUTHENTICATION_ERROR' },
+  OVERLOADED: { status: 403, message: () => 'CONCURRENCY_LIMIT_EXCEEDED' },
   INTERNAL_ERROR: { status: 500, message: () => 'INTERNAL_ERROR' },
 };
 

@@ -65,7 +65,8 @@ async function parse(request: HttpRequest, context: DialectContext): Promise<Par
   }
   return {
     detect: {
-      image: { kind: 'url', url: `s3://${bucket}/${key}`, field: 'ObjectKey' },
+      // Re-encoded, because the S3 source decodes the key once more: a key is decoded exactly once.
+      image: { kind: 'url', url: `s3://${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, field: 'ObjectKey' },
       options: { maxFaces, landmarks106: false, genderAge: false, attributes: new Set() },
     },
     state: {},
@@ -142,6 +143,7 @@ const ERROR_MAP: Record<ErrorCode, { status: number; code: string }> = {
   NOT_FOUND: { status: 404, code: 'NoSuchKey' },
   METHOD_NOT_ALLOWED: { status: 405, code: 'MethodNotAllowed' },
   UNAUTHORIZED: ACCESS_DENIED,
+  OVERLOADED: { status: 503, code: 'FailedOperation.RequestLimitExceeded' },
   INTERNAL_ERROR: { status: 500, code: 'InternalError' },
 };
 

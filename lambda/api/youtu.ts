@@ -193,6 +193,8 @@ const ERROR_MAP: Record<ErrorCode, { status: number; code: number }> = {
   NOT_FOUND: { status: 404, code: 3 },
   METHOD_NOT_ALLOWED: { status: 405, code: 3 },
   UNAUTHORIZED: { status: 401, code: 14 },
+  // 15: "操作太频繁，触发频控" (too frequent, rate limited).
+  OVERLOADED: { status: 503, code: 15 },
   INTERNAL_ERROR: { status: 500, code: 213 },
 };
 

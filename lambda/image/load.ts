@@ -66,6 +66,32 @@ async function fetchBytes(
   }
 }
 
+export interface FetchedImage {
+  readonly encoded: Buffer;
+  readonly field: string;
+  readonly fetchMs: number;
+}
+
+/** Obtains the encoded bytes (download, S3 read, base64 decoding) within the byte cap. */
+export async function fetchImageBytes(
+  input: ImageInput,
+  limits: ImageLimits,
+  fetchConfig: FetchConfig,
+  dependencies: LoadDependencies = {},
+): Promise<FetchedImage> {
+  const fetchStart = performance.now();
+  const encoded = checkByteCap(await fetchBytes(input, limits, fetchConfig, dependencies), limits, input.field);
+  return { encoded, field: input.field, fetchMs: performance.now() - fetchStart };
+}
+
+/** Decodes fetched bytes into pixels (header limits first). */
+export async function decodeFetchedImage(fetched: FetchedImage, limits: ImageLimits): Promise<LoadedImage> {
+  const decodeStart = performance.now();
+  const { image, format } = await decodeImageWithFormat(fetched.encoded, limits, fetched.field);
+  const decodeMs = performance.now() - decodeStart;
+  return { image, bytes: fetched.encoded.length, format, decodeMs, fetchMs: fetched.fetchMs };
+}
+
 /** Obtains and decodes an image. Every failure is a FacekitError with a 4xx status (S3 outages: 502). */
 export async function loadImage(
   input: ImageInput,
@@ -73,12 +99,5 @@ export async function loadImage(
   fetchConfig: FetchConfig,
   dependencies: LoadDependencies = {},
 ): Promise<LoadedImage> {
-  const fetchStart = performance.now();
-  const encoded = checkByteCap(await fetchBytes(input, limits, fetchConfig, dependencies), limits, input.field);
-  const fetchMs = performance.now() - fetchStart;
-
-  const decodeStart = performance.now();
-  const { image, format } = await decodeImageWithFormat(encoded, limits, input.field);
-  const decodeMs = performance.now() - decodeStart;
-  return { image, bytes: encoded.length, format, decodeMs, fetchMs };
+  return decodeFetchedImage(await fetchImageBytes(input, limits, fetchConfig, dependencies), limits);
 }

@@ -34,6 +34,13 @@ const DEFAULT_REGION = 'us-east-1';
 const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const HTTP_FORBIDDEN = 403;
 const HTTP_NOT_FOUND = 404;
+/** S3's own limit on key length, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
+// Control characters are valid in S3 keys but never in an image's name, and confuse logs and proxies.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER_PATTERN = /[\u0000-\u001f\u007f]/;
+const HTTP_CLIENT_ERROR_MIN = 400;
+const HTTP_SERVER_ERROR_MIN = 500;
 const NOT_FOUND_ERROR_NAMES = new Set(['NoSuchKey', 'NoSuchBucket', 'NotFound']);
 const ACCESS_DENIED_ERROR_NAMES = new Set(['AccessDenied', 'Forbidden', 'AllAccessDisabled']);
 
@@ -61,7 +68,28 @@ export function parseS3Url(url: string, field: string): S3Location {
       { cause: error, field },
     );
   }
+  checkKey(key, field);
   return { bucket, key };
+}
+
+/**
+ * Refuses keys that are not plain object names: `.`/`..`/empty path segments would let a
+ * path-style endpoint (S3-compatible servers) resolve the request into another bucket, past the
+ * allow-list; over-long keys and control characters are bad input, not an S3 outage.
+ */
+export function checkKey(key: string, field: string): void {
+  if (key.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new FacekitError('INVALID_URL', `${field}: the S3 object key may not contain "." or ".." path segments`, { field });
+  }
+  if (key.startsWith('/') || key.includes('//')) {
+    throw new FacekitError('INVALID_URL', `${field}: the S3 object key may not contain empty path segments`, { field });
+  }
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+    throw new FacekitError('INVALID_URL', `${field}: the S3 object key is longer than ${MAX_KEY_BYTES} bytes`, { field });
+  }
+  if (CONTROL_CHARACTER_PATTERN.test(key)) {
+    throw new FacekitError('INVALID_URL', `${field}: the S3 object key contains control characters`, { field });
+  }
 }
 
 /** Throws S3_BUCKET_NOT_ALLOWED unless the bucket is listed (or `*` is). Pure. */
@@ -100,9 +128,10 @@ export function getS3Client(config?: Pick<FetchConfig, 'connectTimeoutMs'>): S3C
   return processClient;
 }
 
-function s3Error(error: unknown, location: S3Location, field: string, config: FetchConfig): FacekitError {
+function s3Error(error: unknown, location: S3Location, field: string, config: FetchConfig, abortSignal: AbortSignal): FacekitError {
   if (error instanceof FacekitError) return error;
   const name = (error as { name?: string } | undefined)?.name ?? '';
+  const code = (error as { code?: string } | undefined)?.code;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   const object = `s3://${location.bucket}/${location.key}`;
   if (NOT_FOUND_ERROR_NAMES.has(name) || status === HTTP_NOT_FOUND) {
@@ -110,6 +139,17 @@ function s3Error(error: unknown, location: S3Location, field: string, config: Fe
   }
   if (ACCESS_DENIED_ERROR_NAMES.has(name) || status === HTTP_FORBIDDEN) {
     return new FacekitError('S3_ACCESS_DENIED', `${field}: access to ${object} was denied`, { cause: error, field });
+  }
+  // Our own deadline fired (the SDK may surface it as a plain stream error mid-body).
+  if (abortSignal.aborted) {
+    return new FacekitError('URL_TIMEOUT', `${field}: ${object} was not read within ${config.totalTimeoutMs} ms`, { cause: error, field });
+  }
+  // The SDK names a reset connection "TimeoutError": it is an outage, not a slow read.
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNREFUSED') {
+    return new FacekitError('S3_UNAVAILABLE', `${field}: S3 could not be read (${code})`, { cause: error, field });
+  }
+  if (status !== undefined && status >= HTTP_CLIENT_ERROR_MIN && status < HTTP_SERVER_ERROR_MIN) {
+    return new FacekitError('INVALID_URL', `${field}: S3 refused the request for ${object} (${name || status})`, { cause: error, field });
   }
   if (name === 'AbortError' || name === 'TimeoutError') {
     return new FacekitError(
@@ -169,7 +209,7 @@ export async function fetchS3Bytes(
     }
     return Buffer.concat(chunks, receivedBytes);
   } catch (error) {
-    throw s3Error(error, location, field, config);
+    throw s3Error(error, location, field, config, abortSignal);
   } finally {
     // Stops the download if we left early (cap, error); a no-op once fully read.
     body?.destroy();

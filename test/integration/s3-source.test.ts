@@ -6,7 +6,6 @@ import { jest } from '@jest/globals';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,8 @@ import { loadConfig, type FetchConfig } from '../../lambda/config.js';
 import { FacekitError } from '../../lambda/errors.js';
 import { loadImage } from '../../lambda/image/load.js';
 import { createS3Client, fetchS3Bytes, parseS3Url } from '../../lambda/image/s3.js';
+import { S3rver, S3RVER_CREDENTIALS, type S3rverInstance } from '../helpers/s3rver.js';
+import { expectFacekitError } from '../helpers/facekit-error.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const evalDir = path.resolve(repoRoot, '../shared/eval/dev');
@@ -25,17 +26,6 @@ const OTHER_BUCKET = 'facekit-other';
 const KEY_WITH_SPACE = 'faces/tiny 96+é.jpg';
 const FIELD = 'url';
 const MAX_BYTES = 256 * 1024;
-const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
-interface S3rverInstance {
-  run(): Promise<unknown>;
-  close(): Promise<void>;
-  httpServer: http.Server;
-}
-type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
-// s3rver is CommonJS without type declarations.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
-
 const fetchConfig: FetchConfig = {
   connectTimeoutMs: 1000,
   totalTimeoutMs: 5000,
@@ -49,14 +39,7 @@ let storageDir: string;
 let endpoint: string;
 let client: S3Client;
 
-async function failure(promise: Promise<unknown>): Promise<FacekitError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FacekitError);
-  return error as FacekitError;
-}
+const failure = expectFacekitError;
 
 beforeAll(async () => {
   storageDir = mkdtempSync(path.join(os.tmpdir(), 'facekit-s3rver-'));
@@ -206,4 +189,18 @@ describe('parseS3Url', () => {
       expect(() => parseS3Url(url, FIELD)).toThrow(expect.objectContaining({ code: 'INVALID_URL' }));
     },
   );
+});
+
+describe('object keys that are not plain names are refused before any call', () => {
+  it.each([
+    ['a .. segment (would leave the bucket on path-style endpoints)', `s3://${BUCKET}/../${OTHER_BUCKET}/faces/tiny96.jpg`],
+    ['an encoded .. segment', `s3://${BUCKET}/..%2f${OTHER_BUCKET}%2ffaces%2ftiny96.jpg`],
+    ['a . segment', `s3://${BUCKET}/./faces/tiny96.jpg`],
+    ['an empty segment', `s3://${BUCKET}/faces//tiny96.jpg`],
+    ['a key over 1024 bytes', `s3://${BUCKET}/${'k'.repeat(1025)}`],
+    ['a control character', `s3://${BUCKET}/faces/tiny%00.jpg`],
+  ])('%s → INVALID_URL', async (_name, url) => {
+    const error = await failure(fetchS3Bytes(url, fetchConfig, MAX_BYTES, FIELD, { client }));
+    expect(error.code).toBe('INVALID_URL');
+  });
 });

@@ -14,6 +14,7 @@ import { loadConfig, type FetchConfig } from '../../lambda/config.js';
 import { FacekitError } from '../../lambda/errors.js';
 import { fetchUrlBytes, forbiddenAddressReason, type HostResolver } from '../../lambda/image/fetch-url.js';
 import { loadImage } from '../../lambda/image/load.js';
+import { expectFacekitError } from '../helpers/facekit-error.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const evalDir = path.resolve(repoRoot, '../shared/eval/dev');
@@ -36,14 +37,7 @@ const noDns: HostResolver = async (hostname) => {
   throw new Error(`unexpected DNS lookup of ${hostname}`);
 };
 
-async function failure(promise: Promise<unknown>): Promise<FacekitError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FacekitError);
-  return error as FacekitError;
-}
+const failure = expectFacekitError;
 
 // ---------------------------------------------------------------------------------------------
 // Local server

@@ -162,6 +162,7 @@ describe('Alibaba dialect: formatError', () => {
     NOT_FOUND: 404,
     METHOD_NOT_ALLOWED: 405,
     UNAUTHORIZED: 401,
+    OVERLOADED: 503,
     INTERNAL_ERROR: 500,
   };
 

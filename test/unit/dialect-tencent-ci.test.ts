@@ -4,6 +4,7 @@ import { CI_MAX_FACES, tencentCiDialect } from '../../lambda/api/tencent-ci.js';
 import type { HttpRequest } from '../../lambda/api/http.js';
 import { FacekitError, type ErrorCode } from '../../lambda/errors.js';
 import { ALL_ERROR_CODES, analysedFace, bareFace, makeContext, makeRequest, makeResult } from './dialect-fixtures.js';
+import { parseS3Url } from '../../lambda/image/s3.js';
 
 const BUCKET = 'faces-bucket';
 const context = makeContext({ ciBucket: BUCKET });
@@ -40,9 +41,12 @@ describe('Tencent CI dialect: parse', () => {
     expect(parsed.detect.options.attributes.size).toBe(0);
   });
 
-  it('percent-decodes the key once', async () => {
+  it('percent-decodes the key exactly once (the s3 URL carries it re-encoded)', async () => {
     const parsed = await tencentCiDialect.parse(ciRequest('a%20b/%E4%BA%BA.jpg'), context);
-    expect(parsed.detect.image).toMatchObject({ url: `s3://${BUCKET}/a b/人.jpg` });
+    const image = parsed.detect.image as { url: string };
+    expect(parseS3Url(image.url, 'ObjectKey')).toEqual({ bucket: BUCKET, key: 'a b/人.jpg' });
+    const doubleEncoded = (await tencentCiDialect.parse(ciRequest('%252e%252e%252fother.jpg'), context)).detect.image as { url: string };
+    expect(parseS3Url(doubleEncoded.url, 'ObjectKey').key).toBe('%2e%2e%2fother.jpg');
   });
 
   it('accepts max-face-num 1..120', async () => {
@@ -141,6 +145,7 @@ describe('Tencent CI dialect: formatError', () => {
     NOT_FOUND: [404, 'NoSuchKey'],
     METHOD_NOT_ALLOWED: [405, 'MethodNotAllowed'],
     UNAUTHORIZED: [403, 'AccessDenied'],
+    OVERLOADED: [503, 'FailedOperation.RequestLimitExceeded'],
     INTERNAL_ERROR: [500, 'InternalError'],
   };
 

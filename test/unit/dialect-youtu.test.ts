@@ -187,6 +187,7 @@ describe('Youtu dialect: formatError', () => {
     NOT_FOUND: [404, 3],
     METHOD_NOT_ALLOWED: [405, 3],
     UNAUTHORIZED: [401, 14],
+    OVERLOADED: [503, 15],
     INTERNAL_ERROR: [500, 213],
   };
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type FetchConfig } from '../../lambda/config.js';
 import { FacekitError } from '../../lambda/errors.js';
 import { loadImage } from '../../lambda/image/load.js';
+import { expectFacekitError } from '../helpers/facekit-error.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const evalDir = path.resolve(repoRoot, '../shared/eval/dev');
@@ -12,14 +13,7 @@ const IMAGE = readFileSync(path.join(evalDir, 'edge_cases/derived/maksssksksss28
 const limits = loadConfig({}).image;
 const fetchConfig: FetchConfig = { ...loadConfig({}).fetch, allowedBuckets: [] };
 
-async function failure(promise: Promise<unknown>): Promise<FacekitError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FacekitError);
-  return error as FacekitError;
-}
+const failure = expectFacekitError;
 
 describe('loadImage', () => {
   it('decodes raw bytes and reports size, format and timings', async () => {
