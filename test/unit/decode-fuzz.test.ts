@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../../lambda/config.js';
 import { FacekitError } from '../../lambda/errors.js';
 import { decodeImage } from '../../lambda/image/decode.js';
+import { mulberry32 } from '../helpers/synthetic-bytes.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const evalDir = path.resolve(repoRoot, '../shared/eval/dev');
@@ -36,17 +37,6 @@ const SEED_FILES = [
   'edge_cases/pillow_tests/flower.webp',
 ];
 
-/** mulberry32 */
-function makeRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (input: Buffer, random: () => number) => Buffer;
 const randomInt = (random: () => number, below: number): number => Math.floor(random() * below);
@@ -111,7 +101,7 @@ describe('decodeImage under mutation', () => {
         .toBuffer(),
     });
 
-    const random = makeRandom(SEED);
+    const random = mulberry32(SEED);
     const mutationNames = Object.keys(MUTATIONS);
     const outcomes: Record<string, number> = {};
     let slowestMs = 0;

@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { loadConfig, type ImageLimits } from '../../lambda/config.js';
 import { FacekitError } from '../../lambda/errors.js';
 import { decodeImage, decodeImageWithFormat, parseBmpHeader, sniffImageFormat } from '../../lambda/image/decode.js';
 import type { RgbImage } from '../../lambda/image/types.js';
+import { pngChunk } from '../helpers/synthetic-bytes.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const evalDir = path.resolve(repoRoot, '../shared/eval/dev');
@@ -98,14 +99,6 @@ function readPpm(bytes: Buffer): RgbImage {
   return { data: bytes.subarray(offset, offset + w * h * 3), width: w, height: h };
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData));
-  return Buffer.concat([length, typeAndData, crc]);
-}
 
 /** A two-frame APNG built by hand (sharp cannot write APNG): IDAT is frame 0, fdAT frame 1. */
 function makeApng(frames: RgbImage[]): Buffer {

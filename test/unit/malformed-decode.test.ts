@@ -1,5 +1,5 @@
 /**
- * The committed malformed-input corpus (test/fixtures/make-malformed.mjs → test/fixtures/malformed/):
+ * The committed malformed-input corpus (test/fixtures/make-malformed.ts → test/fixtures/malformed/):
  * every item gives the FacekitError its manifest names (always 4xx), or decodes when it is valid
  * but hostile; the decompression bomb is refused from its header, fast.
  */
