@@ -3,10 +3,12 @@
  * Input [N,1,64,64] gray = (0.2989R + 0.587G + 0.114B)/255, then (g − 0.5)·2; output [N,7] softmax
  * in the order angry, disgust, fear, happy, sad, surprise, neutral (= EMOTIONS).
  *
- * Crop: FER2013 faces fill the 48×48 frame from brows to chin, tighter than the detector box (which
- * runs forehead to chin). Measured on the eval set through the detector (docs/accuracy.md): a square
- * of 0.85× the larger box side, centred 0.05× the box height above the box centre, with the image
- * border replicated (not black) beat 0.8-1.3× and shifts −0.05…+0.1, and landmark-based crops.
+ * Crop: the model was trained on whole FER2013 frames resized to 64 (oarriaga/face_classification).
+ * On those frames the SCRFD box side is 0.99× the frame and its centre 0.01× the box height from the
+ * frame centre, so a square of 1.0× the larger box side around the box centre reproduces the
+ * training framing. Chosen from that geometry, not by sweeping accuracy on the eval labels (a sweep
+ * picked 0.85× shifted up 0.05, which scores the same within noise and would overfit 210 images).
+ * The image border is replicated (not black).
  */
 import type { RgbImage } from '../../image/types.js';
 import { getSession, runFloat32, type SessionSettings } from '../session.js';
@@ -15,10 +17,10 @@ import { squareAroundBox, squareCropTransform, toDistribution, warpGrayReplicate
 
 export const EMOTION_MODEL_FILE = 'human_emotion_fer7.onnx';
 export const EMOTION_INPUT_SIZE = 64;
-/** Crop side relative to the larger box side (measured: see docs/accuracy.md). */
-export const EMOTION_CROP_SCALE = 0.85;
-/** Crop centre moved down by this fraction of the box height. */
-export const EMOTION_CROP_SHIFT = -0.05;
+/** Crop side relative to the larger box side: the training framing (see above). */
+export const EMOTION_CROP_SCALE = 1.0;
+/** Crop centre moved down by this fraction of the box height: none, the box is centred on the frame. */
+export const EMOTION_CROP_SHIFT = 0;
 
 export function emotionCropTransform(face: AttributeFace, scale = EMOTION_CROP_SCALE, shiftDown = EMOTION_CROP_SHIFT) {
   return squareCropTransform(squareAroundBox(face.box, scale, shiftDown), EMOTION_INPUT_SIZE);
