@@ -61,6 +61,11 @@ export interface FetchConfig {
    */
   readonly allowedBuckets: readonly string[];
   /**
+   * An S3-compatible endpoint (path-style addressing) instead of AWS S3, e.g. a local test server.
+   * Env: FACEKIT_S3_ENDPOINT. @default undefined (AWS S3 in the process's region)
+   */
+  readonly s3Endpoint?: string;
+  /**
    * Test-only: allow loopback addresses (the local test servers). Never set in production.
    * Env: FACEKIT_TEST_ALLOW_LOOPBACK=1. @default false
    */
@@ -154,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       // The Tencent CI route reads its own bucket, so that bucket is always allowed.
       allowedBuckets: [...new Set([...envList(env, 'FACEKIT_S3_BUCKETS'), ...envList(env, 'FACEKIT_CI_BUCKET')])],
       allowLoopbackForTests: env.FACEKIT_TEST_ALLOW_LOOPBACK === '1',
+      s3Endpoint: env.FACEKIT_S3_ENDPOINT || undefined,
     },
     concurrency: {
       maxConcurrentAnalyses: envNumber(env, 'FACEKIT_MAX_CONCURRENT', 2),

@@ -1,7 +1,7 @@
 /**
  * `s3://bucket/key` → bytes. The bucket must be one the deployment was given (FetchConfig
  * allowedBuckets, or `*` for local use); that is checked before any network call. One S3Client
- * per process, created lazily; `FACEKIT_S3_ENDPOINT` points it at an S3-compatible server
+ * per process, created lazily; FetchConfig.s3Endpoint points it at an S3-compatible server
  * (path-style, checksums only when required) for local tests.
  */
 import type { Readable } from 'node:stream';
@@ -20,7 +20,7 @@ export interface S3Dependencies {
 }
 
 export interface S3ClientOptions {
-  /** S3-compatible endpoint (path-style). Default: env FACEKIT_S3_ENDPOINT, else AWS S3. */
+  /** S3-compatible endpoint (path-style); unset for AWS S3. */
   readonly endpoint?: string;
   readonly region?: string;
   readonly credentials?: S3ClientConfig['credentials'];
@@ -103,7 +103,7 @@ export function checkBucketAllowed(bucket: string, allowedBuckets: readonly stri
 }
 
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
-  const endpoint = options.endpoint ?? process.env.FACEKIT_S3_ENDPOINT;
+  const { endpoint } = options;
   const config: S3ClientConfig = {
     region: options.region ?? process.env.AWS_REGION ?? DEFAULT_REGION,
     ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -122,9 +122,9 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 
 let processClient: S3Client | undefined;
 
-/** The process-wide client, created on first use (connect timeout from the first caller's config). */
-export function getS3Client(config?: Pick<FetchConfig, 'connectTimeoutMs'>): S3Client {
-  processClient ??= createS3Client({ connectTimeoutMs: config?.connectTimeoutMs });
+/** The process-wide client, created on first use (endpoint and connect timeout from the first caller's config). */
+export function getS3Client(config?: Pick<FetchConfig, 'connectTimeoutMs' | 's3Endpoint'>): S3Client {
+  processClient ??= createS3Client({ connectTimeoutMs: config?.connectTimeoutMs, endpoint: config?.s3Endpoint });
   return processClient;
 }
 
