@@ -73,6 +73,13 @@ export interface FetchConfig {
 }
 
 export interface ConcurrencyConfig {
+  /**
+   * Worker threads running the models for the local server (0 = on the event-loop thread).
+   * onnxruntime-node runs inference on the calling thread, so workers keep the server answering
+   * while analyses run. The Lambda handler and the CLI always run in-process (one request at a time).
+   * Env: FACEKIT_INFERENCE_WORKERS. @default maxConcurrentAnalyses
+   */
+  readonly inferenceWorkers: number;
   /** Analyses (decode + models) running at once per process. Env: FACEKIT_MAX_CONCURRENT. @default 2 */
   readonly maxConcurrentAnalyses: number;
   /** Analyses waiting beyond that before requests are refused with OVERLOADED (503). Env: FACEKIT_MAX_QUEUED. @default 64 */
@@ -162,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       s3Endpoint: env.FACEKIT_S3_ENDPOINT || undefined,
     },
     concurrency: {
+      inferenceWorkers: envNumber(env, 'FACEKIT_INFERENCE_WORKERS', envNumber(env, 'FACEKIT_MAX_CONCURRENT', 2)),
       maxConcurrentAnalyses: envNumber(env, 'FACEKIT_MAX_CONCURRENT', 2),
       maxQueuedAnalyses: envNumber(env, 'FACEKIT_MAX_QUEUED', 64),
     },

@@ -79,7 +79,9 @@ async function main(): Promise<void> {
   const host = process.env.HOST ?? '127.0.0.1';
   let router: Router;
   try {
-    router = createRouter(await createRuntime(config));
+    // The models run in worker threads bundled beside this file (dist/server/inference-worker.mjs).
+    const workers = { file: new URL('./inference-worker.mjs', import.meta.url), count: config.concurrency.inferenceWorkers };
+    router = createRouter(await createRuntime(config, { workers }));
   } catch (error) {
     console.error(`facekit: cannot start: ${(error as Error).message}`);
     process.exit(1);

@@ -19,6 +19,7 @@ const entries = [
   { entry: 'lambda/handler.ts', out: 'dist/lambda/index.mjs' },
   ...(lambdaOnly ? [] : [
     { entry: 'lambda/server.ts', out: 'dist/server/server.mjs' },
+    { entry: 'lambda/vision/inference-worker.ts', out: 'dist/server/inference-worker.mjs' },
     { entry: 'lambda/cli.ts', out: 'dist/cli/facekit.mjs', banner: '#!/usr/bin/env node' },
   ]),
 ];

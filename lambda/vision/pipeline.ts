@@ -4,6 +4,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { FacekitConfig } from '../config.js';
+import type { FaceAnalyzer } from './analyzer.js';
 import type { RgbImage } from '../image/types.js';
 import { attributesNeedingLandmarks106, computeAttributes, warmAttributeModels } from './attributes/index.js';
 import { estimateGenderAge } from './genderage.js';
@@ -72,7 +73,7 @@ export function clipRegion(region: Box | undefined, width: number, height: numbe
   return x2 - x1 >= 1 && y2 - y1 >= 1 ? { x: x1, y: y1, width: x2 - x1, height: y2 - y1 } : undefined;
 }
 
-export class FacePipeline {
+export class FacePipeline implements FaceAnalyzer {
   private constructor(
     private readonly config: FacekitConfig,
     private readonly detector: ort.InferenceSession,
@@ -107,6 +108,9 @@ export class FacePipeline {
     }
     return nms(candidates, detector.nmsIouThreshold).map(toDetectedFace);
   }
+
+  /** Sessions are shared by the process and live as long as it does. */
+  async close(): Promise<void> {}
 
   /** The whole analysis a request asked for. */
   async analyze(image: RgbImage, options: DetectOptions): Promise<{ faces: FaceAnalysis[]; timings: PipelineTimings }> {
