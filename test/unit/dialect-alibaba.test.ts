@@ -2,20 +2,15 @@ import { ALIBABA_MAX_URL_LENGTH, alibabaDialect, isQualified } from '../../lambd
 import type { HttpRequest } from '../../lambda/api/http.js';
 import { FacekitError, type ErrorCode } from '../../lambda/errors.js';
 import type { FaceAttributes } from '../../lambda/vision/types.js';
-import { ALL_ERROR_CODES, analysedFace, bareFace, bodyJson, jsonRequest, makeContext, makeRequest, makeResult } from './dialect-fixtures.js';
+import { ALL_ERROR_CODES, analysedFace, bareFace, bodyJson, jsonRequest, makeContext, makeRequest, makeResult, refusal } from './dialect-fixtures.js';
 
 const PATH = '/green/face/detect';
 const context = makeContext();
 const EXAMPLE = { bizType: 'abc', dataId: 'test2NInmO$tAON6qYUrtCRgLo-1mwxdi', url: 'http://example.com/face1.jpeg' };
 
 async function alibabaError(request: HttpRequest): Promise<{ status: number; body: any }> {
-  try {
-    await alibabaDialect.parse(request, context);
-  } catch (error) {
-    const response = alibabaDialect.formatError(error as FacekitError, request, context);
-    return { status: response.status, body: bodyJson(response) };
-  }
-  throw new Error('parse did not throw');
+  const response = await refusal(alibabaDialect, request, context);
+  return { status: response.status, body: bodyJson(response) };
 }
 
 describe('Alibaba dialect: parse', () => {

@@ -3,9 +3,9 @@
  * (no model runs here).
  */
 import { loadConfig, type FacekitConfig } from '../../lambda/config.js';
-import type { DialectContext } from '../../lambda/api/dialect.js';
+import type { Dialect, DialectContext } from '../../lambda/api/dialect.js';
 import type { HttpRequest, HttpResponse } from '../../lambda/api/http.js';
-import { ERROR_STATUS, type ErrorCode } from '../../lambda/errors.js';
+import { ERROR_STATUS, type ErrorCode, type FacekitError } from '../../lambda/errors.js';
 import type { DetectResult, FaceAnalysis, FaceAttributes, Point } from '../../lambda/vision/types.js';
 
 export const ALL_ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
@@ -122,4 +122,17 @@ export function makeResult(faces: FaceAnalysis[], width = 640, height = 480): De
     faces,
     timings: { detectMs: 1, landmarksMs: 1, genderAgeMs: 1, attributesMs: 1, fetchMs: 0, decodeMs: 1 },
   };
+}
+
+/**
+ * Parses a request that must be refused, and returns the dialect's error response for it.
+ * `parse did not throw` fails the test when the request was accepted.
+ */
+export async function refusal(dialect: Dialect<any>, request: HttpRequest, context: DialectContext): Promise<HttpResponse> {
+  try {
+    await dialect.parse(request, context);
+  } catch (error) {
+    return dialect.formatError(error as FacekitError, request, context);
+  }
+  throw new Error('parse did not throw');
 }

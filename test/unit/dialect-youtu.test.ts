@@ -12,6 +12,7 @@ import {
   makeRequest,
   makeResult,
   multipartRequest,
+  refusal,
 } from './dialect-fixtures.js';
 
 const PATH = '/face/detect';
@@ -25,13 +26,8 @@ function imageForm(fields: Record<string, string>, withImage = true): FormData {
 }
 
 async function youtuError(request: HttpRequest): Promise<{ status: number; body: any }> {
-  try {
-    await youtuDialect.parse(request, context);
-  } catch (error) {
-    const response = youtuDialect.formatError(error as FacekitError, request, context);
-    return { status: response.status, body: bodyJson(response) };
-  }
-  throw new Error('parse did not throw');
+  const response = await refusal(youtuDialect, request, context);
+  return { status: response.status, body: bodyJson(response) };
 }
 
 describe('Youtu dialect: parse', () => {
