@@ -85,12 +85,17 @@ export class FacePipeline implements FaceAnalyzer {
   /** Loads every model now, so a missing or corrupt file stops the process at start, not per request. */
   static async create(config: FacekitConfig): Promise<FacePipeline> {
     const settings: SessionSettings = { modelDir: config.modelDir, intraOpThreads: config.intraOpThreads };
-    const [detector, landmarks, genderAge] = await Promise.all([
+    // allSettled: report a failure only once no other model is still loading, so the caller may
+    // exit (or end a worker) without tearing down onnxruntime in the middle of a load.
+    const loads = await Promise.allSettled([
       getSession(config.detector.modelFile, settings),
       getSession(config.landmarkModelFile, settings),
       getSession(config.genderAgeModelFile, settings),
       warmAttributeModels(settings),
-    ]);
+    ] as const);
+    const failure = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [detector, landmarks, genderAge] = loads.map((load) => (load as PromiseFulfilledResult<unknown>).value) as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
     return new FacePipeline(config, detector, landmarks, genderAge, settings);
   }
 
