@@ -5,11 +5,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 
 import type { HttpRequest } from './http.js';
-import type { Box, FaceAnalysis } from '../vision/types.js';
+import { boxArea } from '../vision/geometry.js';
+import type { FaceAnalysis } from '../vision/types.js';
 
-export function boxArea(box: Box): number {
-  return box.width * box.height;
-}
+export { boxArea };
 
 /** Faces ordered by box area, largest first (ties keep the pipeline's score order). */
 export function largestFirst(faces: readonly FaceAnalysis[]): FaceAnalysis[] {

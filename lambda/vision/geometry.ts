@@ -4,7 +4,7 @@
  * bilinear warp that writes model input tensors directly.
  */
 import type { RgbImage } from '../image/types.js';
-import type { Point } from './types.js';
+import type { Box, Point } from './types.js';
 
 /** Row-major [a, b, tx, c, d, ty]: x' = a·x + b·y + tx, y' = c·x + d·y + ty. */
 export type Affine = readonly [number, number, number, number, number, number];
@@ -25,9 +25,9 @@ export function invertAffine(matrix: Affine): Affine {
   return [ia, ib, -(ia * tx + ib * ty), ic, id, -(ic * tx + id * ty)];
 }
 
-/** Scale by `scale` about the origin, then translate. */
-export function scaleTranslate(scale: number, tx: number, ty: number): Affine {
-  return [scale, 0, tx, 0, scale, ty];
+/** Area of a box, in square pixels: "largest face" means largest box area everywhere. */
+export function boxArea(box: Box): number {
+  return box.width * box.height;
 }
 
 /**

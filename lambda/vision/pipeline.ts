@@ -8,6 +8,7 @@ import type { FaceAnalyzer } from './analyzer.js';
 import type { RgbImage } from '../image/types.js';
 import { attributesNeedingLandmarks106, computeAttributes, warmAttributeModels } from './attributes/index.js';
 import { estimateGenderAge } from './genderage.js';
+import { boxArea } from './geometry.js';
 import { detectLandmarks106 } from './landmarks106.js';
 import { chooseInputSize, letterbox, nms, runScrfd, type Candidate, type InputSize } from './scrfd.js';
 import { getSession, type SessionSettings } from './session.js';
@@ -22,7 +23,6 @@ export interface DetectedFace {
   readonly landmarks5: FaceAnalysis['landmarks5'];
 }
 
-const area = (box: Box): number => box.width * box.height;
 
 function toDetectedFace(candidate: Candidate): DetectedFace {
   return {
@@ -57,7 +57,7 @@ export function detectorPasses(region: Box, detector: FacekitConfig['detector'])
 /** Indices of the `count` largest faces (by box area). */
 export function largestIndices(faces: readonly { box: Box }[], count: number): Set<number> {
   return new Set(
-    faces.map((face, index) => ({ index, size: area(face.box) }))
+    faces.map((face, index) => ({ index, size: boxArea(face.box) }))
       .sort((a, b) => b.size - a.size)
       .slice(0, count)
       .map((entry) => entry.index),
