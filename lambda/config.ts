@@ -86,6 +86,9 @@ export interface ConcurrencyConfig {
   readonly maxQueuedAnalyses: number;
 }
 
+export const GENDER_MODELS = ['fused', 'genderage'] as const;
+export type GenderModel = (typeof GENDER_MODELS)[number];
+
 export interface FacekitConfig {
   /** Folder with the .onnx files. Env: FACEKIT_MODEL_DIR. @default <project>/models */
   readonly modelDir: string;
@@ -94,8 +97,17 @@ export interface FacekitConfig {
   readonly detector: DetectorConfig;
   /** 106-point landmark model (PFLD-lite, 2d106 order). */
   readonly landmarkModelFile: string;
-  /** Gender/age model on the aligned 112×112 crop. */
+  /** Gender/age model on the aligned 112×112 crop (its age is always the reported age). */
   readonly genderAgeModelFile: string;
+  /**
+   * How gender is decided. `fused`: genderage and FaceRes combined by fitted weights
+   * (vision/gender-fusion.ts), more accurate (UTKFace, docs/accuracy.md) for two more 224² model
+   * inputs per face. `genderage`: InsightFace genderage alone, faster.
+   * Env: FACEKIT_GENDER_MODEL. @default 'fused'
+   */
+  readonly genderModel: GenderModel;
+  /** FaceRes model (square box crops, 224×224), used when genderModel is `fused`. */
+  readonly faceResModelFile: string;
   readonly image: ImageLimits;
   readonly fetch: FetchConfig;
   readonly concurrency: ConcurrencyConfig;
@@ -134,11 +146,19 @@ function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): numb
   return value;
 }
 
+function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 function envList(env: NodeJS.ProcessEnv, name: string): string[] {
   return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item.length > 0);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig {
+  const genderModel = envChoice(env, 'FACEKIT_GENDER_MODEL', GENDER_MODELS, 'fused');
   return {
     modelDir: env.FACEKIT_MODEL_DIR ? resolve(env.FACEKIT_MODEL_DIR) : defaultModelDir(),
     intraOpThreads: envNumber(env, 'FACEKIT_THREADS', availableParallelism()),
@@ -153,6 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
     },
     landmarkModelFile: 'pfld106_lite_if106.onnx',
     genderAgeModelFile: 'insightface_genderage_v1.onnx',
+    genderModel,
+    faceResModelFile: 'human_faceres_age_gender_desc.onnx',
     image: {
       maxBytes: envNumber(env, 'FACEKIT_MAX_IMAGE_BYTES', 10 * 1024 * 1024),
       maxLongSide: envNumber(env, 'FACEKIT_MAX_LONG_SIDE', 4096),
@@ -173,7 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       maxConcurrentAnalyses: envNumber(env, 'FACEKIT_MAX_CONCURRENT', 2),
       maxQueuedAnalyses: envNumber(env, 'FACEKIT_MAX_QUEUED', 64),
     },
-    faceModelVersion: 'facekit-1.0.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',
+    faceModelVersion: genderModel === 'fused'
+      ? 'facekit-1.1.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1+faceres)'
+      : 'facekit-1.1.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',
     ciBucket: env.FACEKIT_CI_BUCKET || undefined,
     faceppCredentials:
       env.FACEKIT_FACEPP_API_KEY && env.FACEKIT_FACEPP_API_SECRET

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lambda/config.js';
 import { FacePipeline } from '../lambda/vision/pipeline.js';
-import { evaluateGenderAge, evaluateLandmarks, evaluateNegatives, evaluateWiderDetection, EVAL_ROOT } from './evaluation.js';
+import { ADULT_AGE, evaluateGenderAge, evaluateLandmarks, evaluateNegatives, evaluateWiderDetection, EVAL_ROOT } from './evaluation.js';
 
 const { values } = parseArgs({ options: { 'max-side': { type: 'string' }, upscale: { type: 'string' }, 'closeup-side': { type: 'string' }, only: { type: 'string' } } });
 const base = loadConfig();
@@ -36,7 +36,7 @@ if (wanted('landmarks')) {
 }
 if (wanted('gender')) {
   const report = await evaluateGenderAge(pipeline, config);
-  console.log(`UTKFace gender accuracy ${fixed(report.accuracy)} (no face found in ${report.noFace}/${report.images}), age MAE ${report.ageMeanAbsoluteError.toFixed(1)} years`);
+  console.log(`UTKFace gender accuracy ${fixed(report.accuracy)} (ages ≥ ${ADULT_AGE}: ${fixed(report.accuracyAdults)}, younger: ${fixed(report.accuracyChildren)}; gender model ${config.genderModel}; no face found in ${report.noFace}/${report.images}), age MAE ${report.ageMeanAbsoluteError.toFixed(1)} years`);
 }
 if (wanted('negatives')) {
   const report = await evaluateNegatives(pipeline, config);

@@ -181,23 +181,36 @@ export interface GenderReport {
   readonly images: number;
   readonly noFace: number;
   readonly accuracy: number;
+  /** Accuracy on faces labelled ADULT_AGE or older, and on younger ones (children's gender is near chance for every model here). */
+  readonly accuracyAdults: number;
+  readonly accuracyChildren: number;
   readonly ageMeanAbsoluteError: number;
 }
 
+/** Age from which a face counts as adult in the gender report. */
+export const ADULT_AGE = 13;
+
 export async function evaluateGenderAge(pipeline: FacePipeline, config: FacekitConfig): Promise<GenderReport> {
   const images = await loadEvalSet('age_gender');
-  let noFace = 0, correct = 0, judged = 0, ageErrorSum = 0, aged = 0;
+  let noFace = 0, ageErrorSum = 0, aged = 0;
+  const tally = { all: { judged: 0, correct: 0 }, adults: { judged: 0, correct: 0 }, children: { judged: 0, correct: 0 } };
   for (const image of images) {
     const truth = image.faces?.[0];
     if (!truth?.gender) continue;
     const { faces } = await pipeline.analyze(await loadEvalImage(image, config), { landmarks106: false, genderAge: true, attributes: new Set() });
     const face = largest(faces);
     if (!face?.gender) { noFace++; continue; }
-    judged++;
-    if (face.gender.value === truth.gender) correct++;
+    const right = face.gender.value === truth.gender ? 1 : 0;
+    const groups = [tally.all, ...(truth.age === undefined ? [] : [truth.age >= ADULT_AGE ? tally.adults : tally.children])];
+    for (const group of groups) { group.judged++; group.correct += right; }
     if (truth.age !== undefined && face.age !== undefined) { ageErrorSum += Math.abs(face.age - truth.age); aged++; }
   }
-  return { images: images.length, noFace, accuracy: judged ? correct / judged : 0, ageMeanAbsoluteError: aged ? ageErrorSum / aged : NaN };
+  const rate = (group: { judged: number; correct: number }) => (group.judged ? group.correct / group.judged : 0);
+  return {
+    images: images.length, noFace,
+    accuracy: rate(tally.all), accuracyAdults: rate(tally.adults), accuracyChildren: rate(tally.children),
+    ageMeanAbsoluteError: aged ? ageErrorSum / aged : NaN,
+  };
 }
 
 export interface NegativesReport {

@@ -17,6 +17,8 @@ export interface GenderAge {
   readonly gender: 'male' | 'female';
   /** Softmax of the two gender logits. */
   readonly maleProbability: number;
+  /** Male minus female logit: log(maleProbability / (1 − maleProbability)), the fusion's input. */
+  readonly maleLogit: number;
   readonly age: number;
 }
 
@@ -30,7 +32,7 @@ export function decodeGenderAge(output: ArrayLike<number>, faceIndex: number): G
   for (let k = 0; k < AGE_PAIRS; k++) {
     if (output[base + 2 + 2 * k + 1] > output[base + 2 + 2 * k]) age++;
   }
-  return { gender: maleLogit > femaleLogit ? 'male' : 'female', maleProbability, age };
+  return { gender: maleLogit > femaleLogit ? 'male' : 'female', maleProbability, maleLogit: maleLogit - femaleLogit, age };
 }
 
 export async function estimateGenderAge(session: ort.InferenceSession, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<GenderAge[]> {

@@ -7,6 +7,8 @@ import type { FacekitConfig } from '../config.js';
 import type { FaceAnalyzer } from './analyzer.js';
 import type { RgbImage } from '../image/types.js';
 import { attributesNeedingLandmarks106, computeAttributes, warmAttributeModels } from './attributes/index.js';
+import { estimateFaceResGender } from './faceres.js';
+import { fuseGender } from './gender-fusion.js';
 import { estimateGenderAge } from './genderage.js';
 import { boxArea } from './geometry.js';
 import { detectLandmarks106 } from './landmarks106.js';
@@ -79,6 +81,8 @@ export class FacePipeline implements FaceAnalyzer {
     private readonly detector: ort.InferenceSession,
     private readonly landmarks: ort.InferenceSession,
     private readonly genderAge: ort.InferenceSession,
+    /** Present when config.genderModel is 'fused'. */
+    private readonly faceRes: ort.InferenceSession | undefined,
     private readonly sessionSettings: SessionSettings,
   ) {}
 
@@ -91,12 +95,15 @@ export class FacePipeline implements FaceAnalyzer {
       getSession(config.detector.modelFile, settings),
       getSession(config.landmarkModelFile, settings),
       getSession(config.genderAgeModelFile, settings),
+      config.genderModel === 'fused' ? getSession(config.faceResModelFile, settings) : Promise.resolve(undefined),
       warmAttributeModels(settings),
     ] as const);
     const failure = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
     if (failure) throw failure.reason;
-    const [detector, landmarks, genderAge] = loads.map((load) => (load as PromiseFulfilledResult<unknown>).value) as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
-    return new FacePipeline(config, detector, landmarks, genderAge, settings);
+    const [detector, landmarks, genderAge, faceRes] = loads.map((load) => (load as PromiseFulfilledResult<unknown>).value) as [
+      ort.InferenceSession, ort.InferenceSession, ort.InferenceSession, ort.InferenceSession | undefined,
+    ];
+    return new FacePipeline(config, detector, landmarks, genderAge, faceRes, settings);
   }
 
   /** Boxes, scores and 5 points, merged over all passes, best first. */
@@ -139,6 +146,10 @@ export class FacePipeline implements FaceAnalyzer {
 
     const genderAgeStarted = performance.now();
     const genderAges = options.genderAge ? await estimateGenderAge(this.genderAge, image, analysed.map((face) => face.landmarks5)) : [];
+    const faceResLogits = options.genderAge && this.faceRes ? await estimateFaceResGender(this.faceRes, image, analysed.map((face) => face.box)) : [];
+    const genders = genderAges.map((genderAge, position) =>
+      this.faceRes ? fuseGender(genderAge.maleLogit, faceResLogits[position]) : { gender: genderAge.gender, maleProbability: genderAge.maleProbability },
+    );
     const genderAgeMs = performance.now() - genderAgeStarted;
 
     const attributesStarted = performance.now();
@@ -152,10 +163,11 @@ export class FacePipeline implements FaceAnalyzer {
       if (!analysedIndices.has(index)) return face;
       const position = analysedPosition++;
       const genderAge = genderAges[position];
+      const gender = genders[position];
       return {
         ...face,
         ...(options.landmarks106 ? { landmarks106: landmarks106[position] } : {}),
-        ...(genderAge ? { gender: { value: genderAge.gender, maleProbability: genderAge.maleProbability }, age: genderAge.age } : {}),
+        ...(genderAge ? { gender: { value: gender.gender, maleProbability: gender.maleProbability }, age: genderAge.age } : {}),
         ...(attributes[position] ? { attributes: attributes[position] } : {}),
       };
     });

@@ -49,6 +49,7 @@ describe('gender/age decoding (fc1: 2 gender logits, then 100 binary age pairs)'
     expect(female.gender).toBe('female');
     expect(female.age).toBe(31);
     expect(female.maleProbability).toBeCloseTo(1 / (1 + Math.exp(3)), 9);
+    expect(female.maleLogit).toBe(-3);
     const male = decodeGenderAge(output, 1);
     expect(male.gender).toBe('male');
     expect(male.age).toBe(67);

@@ -132,7 +132,7 @@ describe('models/manifest.json', () => {
 
   it('lists exactly the model files the runtime loads', () => {
     const config = loadConfig({});
-    const used = new Set([config.detector.modelFile, config.landmarkModelFile, config.genderAgeModelFile, ...attributeModelFiles()]);
+    const used = new Set([config.detector.modelFile, config.landmarkModelFile, config.genderAgeModelFile, config.faceResModelFile, ...attributeModelFiles()]);
     expect([...new Set(entries.map((entry) => entry.file))].sort()).toEqual([...used].sort());
   });
 
