@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { HttpRequest } from './api/http.js';
-import { loadConfig } from './config.js';
+import { loadConfig, type FacekitConfig } from './config.js';
 import { createRouter, maxRequestBodyBytes, type Router } from './router.js';
 import { createRuntime } from './runtime.js';
 
@@ -74,7 +74,13 @@ export function createLocalServer(router: Router, maxImageBytes: number): Server
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  let config: FacekitConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(`facekit: cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
   const port = Number(process.env.PORT ?? DEFAULT_PORT);
   const host = process.env.HOST ?? '127.0.0.1';
   let router: Router;

@@ -75,15 +75,26 @@ test('bad CLI usage exits 2 with the usage line', async () => {
 });
 
 /** Starts the server bundle with a model folder and returns its exit code and output. */
-function startWithModels(modelDir: string): Promise<{ code: number | null; output: string }> {
+function startWithModels(modelDir: string, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, FACEKIT_MODEL_DIR: modelDir, PORT: '0' } });
+    const child = spawn(process.execPath, [SERVER], { env: { ...process.env, FACEKIT_MODEL_DIR: modelDir, PORT: '0', ...extraEnv } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); if (output.includes('listening')) child.kill(); });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.on('exit', (code) => resolve({ code, output }));
   });
 }
+
+test('the server refuses a bad setting at start with one clear line, no stack trace', async () => {
+  for (const [name, value, message] of [
+    ['FACEKIT_GENDER_MODEL', 'faceres', 'FACEKIT_GENDER_MODEL must be one of fused, genderage, got "faceres"'],
+    ['FACEKIT_THREADS', 'many', 'FACEKIT_THREADS must be a number, got "many"'],
+  ]) {
+    const result = await startWithModels(path.join(REPO_ROOT, 'models'), { [name]: value });
+    expect(result.code).toBe(1);
+    expect(result.output.trim()).toBe(`facekit: cannot start: ${message}`);
+  }
+}, 60_000);
 
 test('the server refuses to start when a model is missing or corrupt, naming the file', async () => {
   const models = mkdtempSync(path.join(os.tmpdir(), 'facekit-bad-models-'));
