@@ -74,21 +74,17 @@ export function createLocalServer(router: Router, maxImageBytes: number): Server
 }
 
 async function main(): Promise<void> {
-  let config: FacekitConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    console.error(`facekit: cannot start: ${(error as Error).message}`);
-    process.exit(1);
-  }
   const port = Number(process.env.PORT ?? DEFAULT_PORT);
   const host = process.env.HOST ?? '127.0.0.1';
+  let config: FacekitConfig;
   let router: Router;
   try {
+    config = loadConfig();
     // The models run in worker threads bundled beside this file (dist/server/inference-worker.mjs).
     const workers = { file: new URL('./inference-worker.mjs', import.meta.url), count: config.concurrency.inferenceWorkers };
     router = createRouter(await createRuntime(config, { workers }));
   } catch (error) {
+    // A bad setting or a missing/corrupt model: one line naming it, no stack trace.
     console.error(`facekit: cannot start: ${(error as Error).message}`);
     process.exit(1);
   }

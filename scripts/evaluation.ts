@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { FacekitConfig } from '../lambda/config.js';
 import { decodeImage } from '../lambda/image/decode.js';
 import type { RgbImage } from '../lambda/image/types.js';
+import { boxArea } from '../lambda/vision/geometry.js';
 import type { FacePipeline } from '../lambda/vision/pipeline.js';
 import type { Box, FaceAnalysis, Point } from '../lambda/vision/types.js';
 
@@ -122,9 +123,39 @@ export function normalisedMeanError(predicted: readonly Point[], truth: readonly
 /** 300-W points are 1-based pixel coordinates. */
 export const fromOneBased = ([x, y]: [number, number]): Point => ({ x: x - 1, y: y - 1 });
 
-const toBox = ([x, y, width, height]: [number, number, number, number]): Box => ({ x, y, width, height });
-const largest = (faces: readonly FaceAnalysis[]): FaceAnalysis | undefined =>
-  [...faces].sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)[0];
+export const toBox = ([x, y, width, height]: [number, number, number, number]): Box => ({ x, y, width, height });
+
+/** The item whose box is largest (the first of equals); undefined for none. */
+export function largestBy<T>(items: readonly T[], boxOf: (item: T) => Box): T | undefined {
+  return items.reduce<T | undefined>((best, item) => (!best || boxArea(boxOf(item)) > boxArea(boxOf(best)) ? item : best), undefined);
+}
+
+const largest = (faces: readonly FaceAnalysis[]): FaceAnalysis | undefined => largestBy(faces, (face) => face.box);
+
+/**
+ * Greedy one-to-one matching of labelled faces to detections, in label order: each label with a box
+ * takes the unused detection of highest IoU ≥ minIou (the last of equals).
+ */
+export function matchLabelled<L extends { readonly box: [number, number, number, number] | null }, T>(
+  labels: readonly L[],
+  detections: readonly T[],
+  boxOf: (detection: T) => Box,
+  minIou: number,
+): { label: L; detection: T }[] {
+  const used = new Set<number>();
+  const matches: { label: L; detection: T }[] = [];
+  for (const label of labels) {
+    if (!label.box) continue;
+    const labelBox = toBox(label.box);
+    let best = -1, bestIou = minIou;
+    detections.forEach((detection, index) => {
+      const overlap = boxIou(labelBox, boxOf(detection));
+      if (!used.has(index) && overlap >= bestIou) { best = index; bestIou = overlap; }
+    });
+    if (best >= 0) { used.add(best); matches.push({ label, detection: detections[best] }); }
+  }
+  return matches;
+}
 
 // ------------------------------------------------------------------------------------------------
 // Runners (real models on real images)

@@ -15,7 +15,7 @@ import { fuseGender, GENDER_FUSION_WEIGHTS, type GenderFusionWeights } from '../
 import { estimateGenderAge } from '../lambda/vision/genderage.js';
 import { FacePipeline, type DetectedFace } from '../lambda/vision/pipeline.js';
 import { getSession } from '../lambda/vision/session.js';
-import { boxIou, loadEvalImage, loadEvalSet, type EvalImage } from './evaluation.js';
+import { largestBy, loadEvalImage, loadEvalSet, matchLabelled, type EvalImage } from './evaluation.js';
 import { classBalancedWeights, fitLogisticRegression } from './logistic-regression.js';
 
 /** L2 penalty: light, three parameters against ~300 faces. */
@@ -30,10 +30,12 @@ const settings = { modelDir: config.modelDir, intraOpThreads: config.intraOpThre
 const genderAgeSession = await getSession(config.genderAgeModelFile, settings);
 const faceResSession = await getSession(config.faceResModelFile, settings);
 
+type LabelledPair = { label: { gender?: string | null; age?: number }; face: DetectedFace };
+
 interface Sample { readonly features: [number, number]; readonly male: number; readonly age?: number }
 
 /** The two logits for each (labelled face, detection) pair of an image. */
-async function samplesOf(image: EvalImage, pick: (faces: DetectedFace[]) => { label: { gender?: string | null; age?: number }; face: DetectedFace }[]): Promise<Sample[]> {
+async function samplesOf(image: EvalImage, pick: (faces: DetectedFace[]) => LabelledPair[]): Promise<Sample[]> {
   const rgb = await loadEvalImage(image, config);
   const pairs = pick(await pipeline.detect(rgb)).filter((pair) => pair.label.gender === 'male' || pair.label.gender === 'female');
   if (pairs.length === 0) return [];
@@ -42,25 +44,15 @@ async function samplesOf(image: EvalImage, pick: (faces: DetectedFace[]) => { la
   return pairs.map((pair, index) => ({ features: [genderAge[index].maleLogit, faceRes[index]], male: pair.label.gender === 'male' ? 1 : 0, age: pair.label.age }));
 }
 
-const largestFace = (faces: DetectedFace[]) => faces.reduce<DetectedFace | undefined>((best, face) => (!best || face.box.width * face.box.height > best.box.width * best.box.height ? face : best), undefined);
-const firstLabelOnLargest = (image: EvalImage) => (faces: DetectedFace[]) => {
-  const face = largestFace(faces);
+const firstLabelOnLargest = (image: EvalImage) => (faces: DetectedFace[]): LabelledPair[] => {
+  const face = largestBy(faces, (detected) => detected.box);
   return face && image.faces?.[0] ? [{ label: image.faces[0], face }] : [];
 };
-const matchedLabels = (image: EvalImage) => (faces: DetectedFace[]) => {
-  const used = new Set<number>();
-  return (image.faces ?? []).flatMap((label) => {
-    if (!label.box || !label.gender) return [];
-    const box = { x: label.box[0], y: label.box[1], width: label.box[2], height: label.box[3] };
-    let best = -1, bestIou = LABEL_MATCH_IOU;
-    faces.forEach((face, index) => { const iou = boxIou(box, face.box); if (!used.has(index) && iou >= bestIou) { best = index; bestIou = iou; } });
-    if (best < 0) return [];
-    used.add(best);
-    return [{ label, face: faces[best] }];
-  });
-};
+const matchedLabels = (image: EvalImage) => (faces: DetectedFace[]): LabelledPair[] =>
+  matchLabelled((image.faces ?? []).filter((label) => label.gender), faces, (detected) => detected.box, LABEL_MATCH_IOU)
+    .map(({ label, detection }) => ({ label, face: detection }));
 
-async function collect(category: string, pick: (image: EvalImage) => (faces: DetectedFace[]) => { label: { gender?: string | null; age?: number }; face: DetectedFace }[], source?: string): Promise<Sample[]> {
+async function collect(category: string, pick: (image: EvalImage) => (faces: DetectedFace[]) => LabelledPair[], source?: string): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (const image of await loadEvalSet(category)) {
     if (source && image.source !== source) continue;

@@ -12,7 +12,8 @@ import { decodeImage } from '../../lambda/image/decode.js';
 import type { RgbImage } from '../../lambda/image/types.js';
 import { computeAttributes } from '../../lambda/vision/attributes/index.js';
 import { FacePipeline } from '../../lambda/vision/pipeline.js';
-import { EMOTIONS, type AttributeName, type Box, type Emotion, type FaceAnalysis, type FaceAttributes } from '../../lambda/vision/types.js';
+import { boxIou, largestBy, matchLabelled } from '../../scripts/evaluation.js';
+import { EMOTIONS, type AttributeName, type Emotion, type FaceAnalysis, type FaceAttributes } from '../../lambda/vision/types.js';
 
 export interface EvalFace { box: [number, number, number, number] | null; ignore?: boolean; emotion?: string; attrs?: Record<string, any>; landmarks68?: number[][] }
 export interface EvalImage { file: string; source: string; width: number; height: number; faces: EvalFace[] | null }
@@ -47,34 +48,14 @@ export async function analyse(
   return faces.map((face, index) => ({ face, attributes: attributes[index] }));
 }
 
-const area = (box: Box) => box.width * box.height;
 export function largest<T extends { face: FaceAnalysis }>(results: readonly T[]): T | undefined {
-  return results.reduce<T | undefined>((best, item) => (!best || area(item.face.box) > area(best.face.box) ? item : best), undefined);
+  return largestBy(results, (item) => item.face.box);
 }
 
-export function iou(a: Box, b: Box): number {
-  const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const iy = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  const inter = ix * iy;
-  return inter / (area(a) + area(b) - inter);
-}
-
-const toBox = (box: [number, number, number, number]): Box => ({ x: box[0], y: box[1], width: box[2], height: box[3] });
-
-/** Greedy one-to-one matching of labelled faces to detections (IoU ≥ minIou). */
+/** Greedy one-to-one matching of labelled faces (ignored ones left out) to detections (IoU ≥ minIou). */
 export function matchFaces<T extends { face: FaceAnalysis }>(labelled: readonly EvalFace[], detected: readonly T[], minIou = 0.3): { label: EvalFace; result: T }[] {
-  const used = new Set<number>();
-  const matches: { label: EvalFace; result: T }[] = [];
-  for (const label of labelled) {
-    if (!label.box || label.ignore) continue;
-    let best = -1, bestIou = minIou;
-    detected.forEach((item, index) => {
-      const overlap = iou(toBox(label.box!), item.face.box);
-      if (!used.has(index) && overlap >= bestIou) { best = index; bestIou = overlap; }
-    });
-    if (best >= 0) { used.add(best); matches.push({ label, result: detected[best] }); }
-  }
-  return matches;
+  return matchLabelled(labelled.filter((label) => !label.ignore), detected, (item) => item.face.box, minIou)
+    .map(({ label, detection }) => ({ label, result: detection }));
 }
 
 function argmax<K extends string>(distribution: Readonly<Record<K, number>>): K {
@@ -216,7 +197,7 @@ export async function evaluateHeadPose(context: AttributeEvalContext, maxLandmar
     for (const { label, result } of pairs) {
       const box = result.face.box;
       const mirroredBox = { x: rgb.width - box.x - box.width, y: box.y, width: box.width, height: box.height };
-      const mirrored = mirroredResults.find((item) => iou(item.face.box, mirroredBox) > 0.5);
+      const mirrored = mirroredResults.find((item) => boxIou(item.face.box, mirroredBox) > 0.5);
       if (!mirrored) continue;
       const pose = result.attributes.headPose!, mirroredPose = mirrored.attributes.headPose!;
       faces++;
@@ -301,7 +282,7 @@ export async function evaluateGaze(context: AttributeEvalContext, maxImages = In
     pupilErrors.push(Math.hypot(gaze.right.position.x - points[88].x, gaze.right.position.y - points[88].y) / pupilDistance);
     const box = best.face.box;
     const mirroredBox = { x: rgb.width - box.x - box.width, y: box.y, width: box.width, height: box.height };
-    const mirrored = (await analyse(context, mirrorImage(rgb), new Set(['eyeGaze']))).find((item) => iou(item.face.box, mirroredBox) > 0.5);
+    const mirrored = (await analyse(context, mirrorImage(rgb), new Set(['eyeGaze']))).find((item) => boxIou(item.face.box, mirroredBox) > 0.5);
     if (!mirrored) continue;
     faces++;
     const pairs = [[gaze.left.vector.x, mirrored.attributes.eyeGaze!.right.vector.x], [gaze.right.vector.x, mirrored.attributes.eyeGaze!.left.vector.x]];

@@ -13,14 +13,14 @@ import path from 'node:path';
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export interface S3rverInstance {
+interface S3rverInstance {
   run(): Promise<unknown>;
   close(): Promise<void>;
   httpServer: http.Server;
 }
 type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
 // s3rver is CommonJS without type declarations.
-export const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 export interface TestS3 {
   readonly endpoint: string;

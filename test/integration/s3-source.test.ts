@@ -3,11 +3,10 @@
  * using the same client factory as production with an explicit endpoint (no process.env changes).
  */
 import { jest } from '@jest/globals';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +14,7 @@ import { loadConfig, type FetchConfig } from '../../lambda/config.js';
 import { FacekitError } from '../../lambda/errors.js';
 import { loadImage } from '../../lambda/image/load.js';
 import { createS3Client, fetchS3Bytes, parseS3Url } from '../../lambda/image/s3.js';
-import { S3rver, S3RVER_CREDENTIALS, type S3rverInstance } from '../helpers/s3rver.js';
+import { S3RVER_CREDENTIALS, startS3rver, type TestS3 } from '../helpers/s3rver.js';
 import { expectFacekitError } from '../helpers/facekit-error.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,29 +33,23 @@ const fetchConfig: FetchConfig = {
   allowLoopbackForTests: false,
 };
 
-let server: S3rverInstance;
-let storageDir: string;
-let endpoint: string;
+let s3: TestS3;
 let client: S3Client;
 
 const failure = expectFacekitError;
 
 beforeAll(async () => {
-  storageDir = mkdtempSync(path.join(os.tmpdir(), 'facekit-s3rver-'));
-  server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: storageDir, resetOnClose: true });
-  await server.run();
-  endpoint = `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}`;
-  client = createS3Client({ endpoint, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, connectTimeoutMs: 1000 });
-  for (const bucket of [BUCKET, OTHER_BUCKET]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faces/tiny96.jpg', Body: IMAGE }));
-  await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: KEY_WITH_SPACE, Body: IMAGE }));
-  await client.send(new PutObjectCommand({ Bucket: OTHER_BUCKET, Key: 'faces/tiny96.jpg', Body: IMAGE }));
+  s3 = await startS3rver([BUCKET, OTHER_BUCKET]);
+  await s3.put(BUCKET, 'faces/tiny96.jpg', IMAGE);
+  await s3.put(BUCKET, KEY_WITH_SPACE, IMAGE);
+  await s3.put(OTHER_BUCKET, 'faces/tiny96.jpg', IMAGE);
+  // The client under test is production's, pointed at the test server.
+  client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, connectTimeoutMs: 1000 });
 });
 
 afterAll(async () => {
   client?.destroy();
-  await server?.close();
-  rmSync(storageDir, { recursive: true, force: true });
+  await s3?.stop();
 });
 
 describe('s3:// sources', () => {

@@ -1,4 +1,4 @@
-import { averagePrecision, boxIou, normalisedMeanError } from '../../scripts/evaluation.js';
+import { averagePrecision, boxIou, largestBy, matchLabelled, normalisedMeanError } from '../../scripts/evaluation.js';
 
 const box = (x: number, y: number, width: number, height: number, score = 1) => ({ x, y, width, height, score });
 const truth = (x: number, y: number, width: number, height: number, ignore = false) => ({ x, y, width, height, ignore });
@@ -29,5 +29,31 @@ describe('evaluation metrics', () => {
     const truthPoints = [{ x: 0, y: 0 }, { x: 10, y: 0 }, { x: 5, y: 5 }];
     const predicted = [{ x: 1, y: 0 }, { x: 10, y: 0 }, { x: 5, y: 7 }];
     expect(normalisedMeanError(predicted, truthPoints)).toBeCloseTo((1 + 0 + 2) / 3 / 10, 9);
+  });
+});
+
+describe('largestBy and matchLabelled', () => {
+  const detections = [
+    { id: 'a', box: { x: 0, y: 0, width: 10, height: 10 } },
+    { id: 'b', box: { x: 100, y: 100, width: 20, height: 20 } },
+    { id: 'c', box: { x: 1, y: 1, width: 10, height: 10 } },
+    { id: 'd', box: { x: 200, y: 200, width: 20, height: 20 } },
+  ];
+  const boxOf = (item: (typeof detections)[number]) => item.box;
+
+  it('picks the largest box, the first of equals', () => {
+    expect(largestBy(detections, boxOf)?.id).toBe('b');
+    expect(largestBy([], boxOf)).toBeUndefined();
+  });
+
+  it('matches each labelled box once, in label order, to the best unused detection above the IoU', () => {
+    const labels = [
+      { name: 'first', box: [0, 0, 10, 10] as [number, number, number, number] },
+      { name: 'second', box: [0, 0, 10, 10] as [number, number, number, number] }, // a is taken: falls to c
+      { name: 'no box', box: null },
+      { name: 'nothing near', box: [500, 500, 10, 10] as [number, number, number, number] },
+    ];
+    const matches = matchLabelled(labels, detections, boxOf, 0.5);
+    expect(matches.map(({ label, detection }) => [label.name, detection.id])).toEqual([['first', 'a'], ['second', 'c']]);
   });
 });
