@@ -23,6 +23,9 @@ import { jsonResponse, type HttpRequest, type HttpResponse } from './http.js';
 
 /** Without calculate_all=1 only the 5 largest faces get landmarks and attributes (Face++ doc). */
 export const FACEPP_ANALYZED_FACES = 5;
+/** Face++'s documented smallest face: max(48 px, short side / 48). */
+const FACEPP_MIN_FACE_PX = 48;
+const FACEPP_MIN_FACE_SHORT_SIDE_DIVISOR = 48;
 /** Most values are "floating-point numbers with 3 decimal places"; head pose has 6. */
 const VALUE_DECIMALS = 3;
 const HEADPOSE_DECIMALS = 6;
@@ -145,6 +148,10 @@ async function parse(request: HttpRequest, context: DialectContext): Promise<Par
     attributes: pipelineAttributes,
     ...(calculateAll ? {} : { analyzeLargest: FACEPP_ANALYZED_FACES }),
     ...(region ? { region } : {}),
+    // Face++ Detect v3: a face's square side is "no less than 1/48 of the short side of image,
+    // and no less than 48 pixels": smaller faces are never returned.
+    minFaceSize: FACEPP_MIN_FACE_PX,
+    minFaceShortSideFraction: 1 / FACEPP_MIN_FACE_SHORT_SIDE_DIVISOR,
   };
   return {
     detect: { image, options },

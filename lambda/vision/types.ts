@@ -51,6 +51,16 @@ export interface DetectOptions {
    * calculate_all=1); the rest are returned with box, score and 5 points only.
    */
   readonly analyzeLargest?: number;
+  /**
+   * Smallest face side, in pixels of the (display-oriented) image, that the caller needs found:
+   * the detection planner skips passes that only serve smaller faces. Undefined: the config default.
+   */
+  readonly minFaceSize?: number;
+  /**
+   * The smallest face side is also at least this fraction of the image's short side (Face++
+   * documents max(48 px, short side / 48)); the planner takes the larger of the two.
+   */
+  readonly minFaceShortSideFraction?: number;
 }
 
 export interface DetectRequest {
@@ -127,6 +137,8 @@ export interface FaceAnalysis {
   readonly landmarks106?: readonly Point[];
   readonly gender?: { readonly value: 'male' | 'female'; readonly maleProbability: number };
   readonly age?: number;
+  /** Interval of years expected to hold the true age (calibrated coverage, docs/accuracy.md). */
+  readonly ageRange?: { readonly low: number; readonly high: number };
   readonly attributes?: FaceAttributes;
 }
 
