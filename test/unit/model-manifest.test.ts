@@ -24,6 +24,12 @@ interface DerivedFrom {
   readonly bytes?: number;
 }
 
+/** How a stranger without a mirror gets the file (docs/models.md). */
+type Obtain =
+  | { readonly method: 'upstream'; readonly url: string; readonly why?: string }
+  | { readonly method: 'derived'; readonly script: string; readonly from: readonly string[]; readonly args: readonly string[] }
+  | { readonly method: 'bundle'; readonly why: string };
+
 interface ManifestEntry {
   readonly file: string;
   readonly role: string;
@@ -32,8 +38,7 @@ interface ManifestEntry {
   readonly licence: string;
   readonly commercialUse: boolean;
   readonly source: string;
-  readonly url: string | null;
-  readonly urlNote?: string;
+  readonly obtain: Obtain;
   readonly derivedFrom?: DerivedFrom;
   readonly derivation?: string;
   readonly npmPackage?: string;
@@ -45,6 +50,7 @@ interface ManifestEntry {
 
 const manifest = JSON.parse(readFileSync(path.join(modelDir, 'manifest.json'), 'utf8')) as {
   description: string;
+  bundle: { name: string; version: string; filesSha256: string };
   models: ManifestEntry[];
 };
 const entries = manifest.models;
@@ -94,19 +100,22 @@ describe('models/manifest.json', () => {
     expect(isText(entry.input)).toBe(true);
     expect(isText(entry.output)).toBe(true);
 
-    // url: a direct https download of exactly this file, or null with an explanation.
-    expect(entry.url === null || typeof entry.url === 'string').toBe(true);
-    if (entry.url !== null) {
-      expect(new URL(entry.url).protocol).toBe('https:');
-      expect(entry.url).not.toMatch(/\.tgz$/);
-    } else {
-      expect(isText(entry.urlNote) || entry.derivedFrom !== undefined).toBe(true);
+    // obtain: the exact bytes' https URL, a committed derivation from other manifest files, or the
+    // model bundle with the reason no script here can redo the conversion.
+    const { obtain } = entry;
+    expect(['upstream', 'derived', 'bundle']).toContain(obtain.method);
+    if (obtain.method === 'upstream') {
+      expect(new URL(obtain.url).protocol).toBe('https:');
+      expect(obtain.url).not.toMatch(/\.tgz$/);
     }
-    if (entry.urlNote !== undefined) expect(isText(entry.urlNote)).toBe(true);
+    if (obtain.method === 'bundle') expect(isText(obtain.why)).toBe(true);
+    if (obtain.method === 'derived') {
+      expect(existsSync(path.join(repoRoot, obtain.script))).toBe(true);
+      for (const source of obtain.from) expect(entries.some((other) => other.file === source && other.obtain.method !== 'derived')).toBe(true);
+    }
 
-    // A derived file has no upstream url; it says what it came from and what was changed.
+    // derivedFrom records provenance: what the file came from and what was changed.
     if (entry.derivedFrom !== undefined) {
-      expect(entry.url).toBeNull();
       expect(isText(entry.derivedFrom.file)).toBe(true);
       expect(isText(entry.derivedFrom.upstream)).toBe(true);
       if (entry.derivedFrom.sha256 !== undefined) expect(entry.derivedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -123,6 +132,12 @@ describe('models/manifest.json', () => {
     for (const entry of entries) {
       if (/non-commercial/i.test(entry.licence)) expect({ file: entry.file, commercialUse: entry.commercialUse }).toEqual({ file: entry.file, commercialUse: false });
     }
+  });
+
+  it('records the model set the bundle version stands for (bump bundle.version when a file changes)', async () => {
+    const { modelSetSha256 } = await import('../../scripts/model-files.mjs' as string);
+    expect({ version: manifest.bundle.version, filesSha256: manifest.bundle.filesSha256 })
+      .toEqual({ version: manifest.bundle.version, filesSha256: modelSetSha256(manifest) });
   });
 
   it('names each file once', () => {
@@ -172,11 +187,11 @@ describe('models/ folder (materialised by `npm run models`)', () => {
 describe('scripts/fetch-models.mjs on a corrupt or missing model (temporary copy via FACEKIT_MODEL_DIR)', () => {
   // The smallest model is corrupted, the next smallest removed; everything else stays intact.
   // Preferably files without an upstream url, so no case below can reach the network.
-  const mirrorOnly = entries.filter((entry) => entry.url === null);
+  const mirrorOnly = entries.filter((entry) => entry.obtain.method === 'bundle');
   const bySize = [...(mirrorOnly.length >= 2 ? mirrorOnly : entries)].sort((a, b) => a.bytes - b.bytes);
   const corrupt = bySize[0];
   const missing = bySize[1];
-  const offline = corrupt.url === null && missing.url === null;
+  const offline = corrupt.obtain.method === 'bundle' && missing.obtain.method === 'bundle';
   let workDir = '';
   let copyDir = '';
 
@@ -209,7 +224,8 @@ describe('scripts/fetch-models.mjs on a corrupt or missing model (temporary copy
     expect(result.stderr).toContain(`model MISSING or CORRUPT: ${missing.file}`);
     expect(result.stderr).toContain(`${path.join(copyDir, missing.file)}: missing`);
     expect(result.stderr).toContain('FACEKIT_MODEL_MIRROR');
-    expect(result.stderr).toContain('npm run models');
+    expect(result.stderr).toContain('FACEKIT_MODEL_BASE_URL');
+    expect(result.stderr).toContain('npm run models:pack');
     for (const entry of entries.filter((e) => e !== corrupt && e !== missing)) {
       expect(result.stdout).toContain(`model ok  ${entry.file}`);
       expect(result.stderr).not.toContain(entry.file);
@@ -224,7 +240,9 @@ describe('scripts/fetch-models.mjs on a corrupt or missing model (temporary copy
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain(`${path.join(emptyMirror, corrupt.file)}: missing`);
     expect(result.stderr).toContain(`${path.join(emptyMirror, missing.file)}: missing`);
-    expect(result.stderr).toContain('only a mirror has it');
+    // The advice tells the truth for a converted file: no public URL has it, the bundle does.
+    expect(result.stderr).toContain('a converted file no public URL serves');
+    expect(result.stderr).toContain('facekit-models-');
   });
 
   it('a fill from a mirror that has them restores both files and then --check passes', () => {
