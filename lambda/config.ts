@@ -16,23 +16,22 @@ export interface DetectorConfig {
   /** IoU above which the lower-scored box is suppressed (InsightFace default 0.4). */
   readonly nmsIouThreshold: number;
   /**
-   * Largest long side of the main pass input, in pixels. The main pass fits the image inside
-   * `clamp(imageLongSide × mainPassUpscale, 640, maxInputSide)` keeping aspect, rounded up to a
-   * multiple of 32. Larger finds more small faces at a higher cost (WIDER dev AP: see
-   * docs/performance.md); 640 is the fast option. Env: FACEKIT_DETECTOR_MAX_SIDE. @default 1536
+   * Largest detector canvas side, in pixels (the planner, vision/planner.ts, never uses a larger
+   * one). Larger finds more small faces at a higher cost (WIDER dev AP: docs/performance.md); 640
+   * is the fast option. Env: FACEKIT_DETECTOR_MAX_SIDE. @default 1536
    */
   readonly maxInputSide: number;
   /**
-   * Enlargement of the image for the main pass (small faces need pixels; SCRFD finds few faces
-   * under ~10 px). Env: FACEKIT_DETECTOR_UPSCALE. @default 1.5
+   * Largest enlargement of the image for the finest pass (small faces need pixels; past this the
+   * cost grows faster than the faces found). Env: FACEKIT_DETECTOR_UPSCALE. @default 1.5
    */
-  readonly mainPassUpscale: number;
+  readonly maxUpscale: number;
   /**
-   * Side of the square close-up pass run when the main pass is larger: large inputs lose close-up
-   * faces (their scores fall), so its candidates are merged with the main pass before NMS.
-   * 0 disables the pass. @default 640
+   * Smallest face side (image px) found when a request does not say: the planner scales the
+   * finest pass so such a face reaches the detector's reliable range. Dialects with a documented
+   * minimum (Face++: 48 px) set their own per request. Env: FACEKIT_MIN_FACE_SIZE. @default 10
    */
-  readonly closeUpPassSide: number;
+  readonly minFaceSize: number;
   /** Candidates kept per pass before NMS, highest scores first. @default 750 */
   readonly preNmsTopK: number;
 }
@@ -94,6 +93,17 @@ export interface FacekitConfig {
   readonly modelDir: string;
   /** onnxruntime intra-op threads per session. Env: FACEKIT_THREADS. @default available cores */
   readonly intraOpThreads: number;
+  /**
+   * onnxruntime's memory pattern (pre-planned buffers per input shape). Off: it keeps a plan, and
+   * its buffers, for every shape it has seen, which grew RSS with each new image size
+   * (docs/reliability.md, `npm run soak`). Env: FACEKIT_ORT_MEMORY_PATTERN=1. @default false
+   */
+  readonly memoryPattern: boolean;
+  /**
+   * onnxruntime's CPU arena: keeps the largest buffers any run needed, for the life of the process.
+   * Env: FACEKIT_ORT_ARENA=1. @default false
+   */
+  readonly memoryArena: boolean;
   readonly detector: DetectorConfig;
   /** 106-point landmark model (PFLD-lite, 2d106 order). */
   readonly landmarkModelFile: string;
@@ -162,13 +172,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
   return {
     modelDir: env.FACEKIT_MODEL_DIR ? resolve(env.FACEKIT_MODEL_DIR) : defaultModelDir(),
     intraOpThreads: envNumber(env, 'FACEKIT_THREADS', availableParallelism()),
+    memoryPattern: env.FACEKIT_ORT_MEMORY_PATTERN === '1',
+    memoryArena: env.FACEKIT_ORT_ARENA === '1',
     detector: {
       modelFile: 'scrfd_2.5g_kps_dynhw.onnx',
       scoreThreshold: envNumber(env, 'FACEKIT_MIN_CONFIDENCE', 0.5),
       nmsIouThreshold: 0.4,
       maxInputSide: envNumber(env, 'FACEKIT_DETECTOR_MAX_SIDE', 1536),
-      mainPassUpscale: envNumber(env, 'FACEKIT_DETECTOR_UPSCALE', 1.5),
-      closeUpPassSide: envNumber(env, 'FACEKIT_DETECTOR_CLOSEUP_SIDE', 640),
+      maxUpscale: envNumber(env, 'FACEKIT_DETECTOR_UPSCALE', 1.5),
+      minFaceSize: envNumber(env, 'FACEKIT_MIN_FACE_SIZE', 10),
       preNmsTopK: 750,
     },
     landmarkModelFile: 'pfld106_lite_if106.onnx',

@@ -5,6 +5,7 @@
  *   - cold start: process start → first answer, for the local server bundle and the Lambda bundle;
  *   - peak RSS of the measuring process and of the cold-started server.
  * Options: --iterations N (default 20), --threads N (default: all cores), --json (machine-readable).
+ * `--compare`: detection configurations side by side instead (scripts/bench-compare.ts).
  * Images come from ../shared/eval/dev and are read, never copied.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +18,10 @@ import { createRuntime, detect } from '../lambda/runtime.js';
 import type { DetectResult } from '../lambda/vision/types.js';
 import { EVAL_ROOT, PROJECT_ROOT } from './evaluation.js';
 
+if (process.argv.includes('--compare')) {
+  await (await import('./bench-compare.js')).main();
+  process.exit(0);
+}
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20' }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
 const iterations = Number(values.iterations);
 const IMAGES = [
@@ -93,7 +98,7 @@ const report = {
   date: new Date().toISOString(),
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
   threads: config.intraOpThreads,
-  detector: `main pass ≤ ${config.detector.maxInputSide}px ×${config.detector.mainPassUpscale}, close-up ${config.detector.closeUpPassSide || 'off'}`,
+  detector: `canvas ≤ ${config.detector.maxInputSide}px, enlargement ≤ ×${config.detector.maxUpscale}, smallest face ${config.detector.minFaceSize}px`,
   iterations,
   images: {} as Record<string, Awaited<ReturnType<typeof benchImage>>>,
   coldStart: undefined as Awaited<ReturnType<typeof coldStartServer>> | undefined,

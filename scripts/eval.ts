@@ -1,6 +1,6 @@
 /**
  * `npm run eval`: accuracy of the default pipeline on ../shared/eval/dev.
- * Options: --max-side N (main-pass long side), --upscale F (main-pass enlargement), --closeup-side N (0 = off),
+ * Options: --max-side N (largest detector canvas side), --upscale F (largest enlargement), --min-face-size PX,
  *          --only wider,landmarks,gender,negatives
  */
 import { parseArgs } from 'node:util';
@@ -8,15 +8,15 @@ import { loadConfig } from '../lambda/config.js';
 import { FacePipeline } from '../lambda/vision/pipeline.js';
 import { ADULT_AGE, evaluateGenderAge, evaluateLandmarks, evaluateNegatives, evaluateWiderDetection, EVAL_ROOT } from './evaluation.js';
 
-const { values } = parseArgs({ options: { 'max-side': { type: 'string' }, upscale: { type: 'string' }, 'closeup-side': { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { 'max-side': { type: 'string' }, upscale: { type: 'string' }, 'min-face-size': { type: 'string' }, only: { type: 'string' } } });
 const base = loadConfig();
 const config = {
   ...base,
   detector: {
     ...base.detector,
     ...(values['max-side'] ? { maxInputSide: Number(values['max-side']) } : {}),
-    ...(values['closeup-side'] ? { closeUpPassSide: Number(values['closeup-side']) } : {}),
-    ...(values.upscale ? { mainPassUpscale: Number(values.upscale) } : {}),
+    ...(values['min-face-size'] ? { minFaceSize: Number(values['min-face-size']) } : {}),
+    ...(values.upscale ? { maxUpscale: Number(values.upscale) } : {}),
   },
 };
 const pipeline = await FacePipeline.create(config);
@@ -24,7 +24,7 @@ const wanted = (name: string): boolean => !values.only || values.only.split(',')
 const fixed = (value: number): string => value.toFixed(3);
 
 console.log(`facekit eval on ${EVAL_ROOT}`);
-console.log(`detector main pass ≤ ${config.detector.maxInputSide}px (×${config.detector.mainPassUpscale}), close-up pass ${config.detector.closeUpPassSide || 'off'}`);
+console.log(`detector: canvas ≤ ${config.detector.maxInputSide}px, enlargement ≤ ×${config.detector.maxUpscale}, smallest face ${config.detector.minFaceSize}px (planner)`);
 if (wanted('wider')) {
   const started = performance.now();
   const report = await evaluateWiderDetection(pipeline, config);

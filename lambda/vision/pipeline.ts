@@ -12,12 +12,10 @@ import { fuseGender } from './gender-fusion.js';
 import { estimateGenderAge } from './genderage.js';
 import { boxArea } from './geometry.js';
 import { detectLandmarks106 } from './landmarks106.js';
-import { chooseInputSize, letterbox, nms, runScrfd, type Candidate, type InputSize } from './scrfd.js';
+import { planDetection, type DetectionPlan, type ReliableRange } from './planner.js';
+import { nms, placeRegion, runScrfd, type Candidate } from './scrfd.js';
 import { getSession, type SessionSettings } from './session.js';
 import type { Box, DetectOptions, FaceAnalysis, PipelineTimings } from './types.js';
-
-/** Smallest main-pass long side: SCRFD's native 640 (smaller inputs lose faces, not time). */
-const MIN_MAIN_PASS_SIDE = 640;
 
 export interface DetectedFace {
   readonly box: Box;
@@ -34,26 +32,19 @@ function toDetectedFace(candidate: Candidate): DetectedFace {
   };
 }
 
-export interface DetectorPass {
-  readonly input: InputSize;
-  /** Largest resize factor allowed (the close-up pass never enlarges: big faces must stay small). */
-  readonly maxScale: number;
-}
-
 /**
- * The detector passes for a region. Main pass: long side enlarged by mainPassUpscale and clamped to
- * [640, maxInputSide], so small faces get pixels. Close-up pass: a square canvas of closeUpPassSide
- * into which the region is only ever shrunk (zero padding), so a face filling the image stays
- * within the sizes SCRFD scores well (it loses faces above ~400 px of input).
+ * SCRFD-2.5g's reliable face sizes, in input pixels (longer box side), from
+ * `npm run eval:detector-range` on the dev WIDER photos and 300-W close-ups (docs/performance.md).
  */
-export function detectorPasses(region: Box, detector: FacekitConfig['detector']): DetectorPass[] {
-  const longSide = Math.max(region.width, region.height);
-  const mainLongSide = Math.min(Math.max(longSide * detector.mainPassUpscale, MIN_MAIN_PASS_SIDE), detector.maxInputSide);
-  const main = chooseInputSize(region.width, region.height, mainLongSide, mainLongSide);
-  const passes: DetectorPass[] = [{ input: main, maxScale: Infinity }];
-  const closeUpSide = detector.closeUpPassSide;
-  if (closeUpSide > 0) passes.push({ input: { width: closeUpSide, height: closeUpSide }, maxScale: 1 });
-  return passes;
+export const SCRFD_RELIABLE_RANGE: ReliableRange = { minFacePx: 16, maxFacePx: 320 };
+
+/** The plan for a region: the request's smallest face (or the config's) and whether it wants only the largest. */
+export function planFor(region: Box, options: Pick<DetectOptions, 'minFaceSize' | 'minFaceShortSideFraction' | 'maxFaces'>, detector: FacekitConfig['detector']): DetectionPlan {
+  return planDetection(region.width, region.height, {
+    minFaceSize: options.minFaceSize ?? detector.minFaceSize,
+    ...(options.minFaceShortSideFraction !== undefined ? { minFaceShortSideFraction: options.minFaceShortSideFraction } : {}),
+    largestOnly: options.maxFaces === 1,
+  }, { range: SCRFD_RELIABLE_RANGE, maxUpscale: detector.maxUpscale, maxInputSide: detector.maxInputSide });
 }
 
 /** Indices of the `count` largest faces (by box area). */
@@ -88,7 +79,7 @@ export class FacePipeline implements FaceAnalyzer {
 
   /** Loads every model now, so a missing or corrupt file stops the process at start, not per request. */
   static async create(config: FacekitConfig): Promise<FacePipeline> {
-    const settings: SessionSettings = { modelDir: config.modelDir, intraOpThreads: config.intraOpThreads };
+    const settings: SessionSettings = { modelDir: config.modelDir, intraOpThreads: config.intraOpThreads, memoryPattern: config.memoryPattern, memoryArena: config.memoryArena };
     // allSettled: report a failure only once no other model is still loading, so the caller may
     // exit (or end a worker) without tearing down onnxruntime in the middle of a load.
     const loads = await Promise.allSettled([
@@ -106,19 +97,26 @@ export class FacePipeline implements FaceAnalyzer {
     return new FacePipeline(config, detector, landmarks, genderAge, faceRes, settings);
   }
 
-  /** Boxes, scores and 5 points, merged over all passes, best first. */
-  async detect(image: RgbImage, options: Pick<DetectOptions, 'minConfidence' | 'region'> = {}): Promise<DetectedFace[]> {
+  /**
+   * Boxes, scores and 5 points, merged over the planned passes, best first. A request that names
+   * its smallest face (a dialect's documented minimum) gets no smaller face back.
+   */
+  async detect(image: RgbImage, options: Pick<DetectOptions, 'minConfidence' | 'region' | 'minFaceSize' | 'minFaceShortSideFraction' | 'maxFaces'> = {}): Promise<DetectedFace[]> {
     const detector = this.config.detector;
     const region = clipRegion(options.region, image.width, image.height);
     if (!region) return [];
     const scoreThreshold = options.minConfidence ?? detector.scoreThreshold;
+    const plan = planFor(region, options, detector);
     const candidates: Candidate[] = [];
     // Passes run one after another: each already uses every intra-op thread.
-    for (const pass of detectorPasses(region, detector)) {
-      const box = letterbox(region, pass.input, pass.maxScale);
-      candidates.push(...(await runScrfd(this.detector, image, box, scoreThreshold, detector.preNmsTopK)));
+    for (const pass of plan.passes) {
+      const found = await runScrfd(this.detector, image, placeRegion(region, pass.input, pass.scale), scoreThreshold, detector.preNmsTopK);
+      candidates.push(...found);
+      if (plan.stopAtFirstHit && found.length > 0) break;
     }
-    return nms(candidates, detector.nmsIouThreshold).map(toDetectedFace);
+    const faces = nms(candidates, detector.nmsIouThreshold).map(toDetectedFace);
+    const wanted = options.minFaceSize !== undefined || options.minFaceShortSideFraction !== undefined;
+    return wanted ? faces.filter((face) => Math.max(face.box.width, face.box.height) >= plan.smallestFace) : faces;
   }
 
   /** Sessions are shared by the process and live as long as it does. */
@@ -134,9 +132,12 @@ export class FacePipeline implements FaceAnalyzer {
     }
     const detectMs = performance.now() - started;
 
+    // Per-face models run only on faces at the normal score threshold: a low `minConfidence`
+    // (AP measurement, bulk recall) returns its extra candidates with box, score and 5 points.
+    const confident = detected.flatMap((face, index) => (face.score >= this.config.detector.scoreThreshold ? [index] : []));
     const analysedIndices = options.analyzeLargest === undefined
-      ? new Set(detected.map((_, index) => index))
-      : largestIndices(detected, options.analyzeLargest);
+      ? new Set(confident)
+      : new Set([...largestIndices(confident.map((index) => detected[index]!), options.analyzeLargest)].map((position) => confident[position]!));
     const analysed = detected.filter((_, index) => analysedIndices.has(index));
 
     const landmarksStarted = performance.now();

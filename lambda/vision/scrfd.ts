@@ -87,6 +87,18 @@ export function letterbox(region: Box, input: InputSize, maxScale = Infinity): L
   };
 }
 
+/**
+ * The region scaled by exactly `scale` into the top-left corner of `input` (a bucketed canvas at
+ * least that large), zero padding right and bottom: the letterbox of a planned pass.
+ */
+export function placeRegion(region: Box, input: InputSize, scale: number): Letterbox {
+  const newWidth = Math.max(1, Math.min(input.width, Math.round(region.width * scale)));
+  const newHeight = Math.max(1, Math.min(input.height, Math.round(region.height * scale)));
+  const resize = resizeAffine(newWidth / region.width, newHeight / region.height);
+  const toRegion: Affine = [1, 0, -region.x, 0, 1, -region.y];
+  return { input, toInput: composeAffine(resize, toRegion), detScale: newHeight / region.height, offsetX: region.x, offsetY: region.y };
+}
+
 /** Input tensor [1,3,H,W] for one pass. */
 export function scrfdInputTensor(image: RgbImage, box: Letterbox): Float32Array {
   const { width, height } = box.input;
