@@ -36,7 +36,7 @@ function pathParameters(route: FacekitRoute): unknown[] {
     name,
     in: 'path',
     required: true,
-    description: greedy ? 'The rest of the path (API Gateway greedy parameter): the object key.' : undefined,
+    description: greedy ? 'The rest of the path, `/` included (an API Gateway greedy parameter): the object key.' : undefined,
     schema: { type: 'string' },
   }));
 }
@@ -103,11 +103,16 @@ function responses(route: FacekitRoute, examples: Array<[string, OpenApiExample]
   return out;
 }
 
+/** OpenAPI has no greedy parameter: `{key+}` (API Gateway) is written `{key}`, described as spanning `/`. */
+export function openApiPath(path: string): string {
+  return path.replace(/\{(\w+)\+\}/g, '{$1}');
+}
+
 export function buildOpenApiDocument(version: string, examples: OpenApiExamples = {}, routes: readonly FacekitRoute[] = FACEKIT_ROUTES): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     // Two table entries on one path and method (none today) would need one merged operation.
-    const operations = (paths[route.path] ??= {});
+    const operations = (paths[openApiPath(route.path)] ??= {});
     const routeExamples = examplesFor(route, examples);
     const parameters = [...pathParameters(route), ...conditionParameters(route)];
     const body = requestBody(route, routeExamples);
