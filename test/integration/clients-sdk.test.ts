@@ -365,3 +365,20 @@ describe('the documentation\'s own requests', () => {
     expect(given.faces[0].attributes.gender.value).toBe('Male');
   });
 });
+
+describe('README', () => {
+  /** Over the 128 KiB a shell argument may hold once base64-encoded (what broke the old example). */
+  const LARGE_PHOTO = path.join(EVAL_DIR, 'unlabeled/dlib_faces/bald_guys.jpg');
+
+  it('the request example works for a photo whose base64 exceeds a shell argument (needs jq: Debian package jq)', async () => {
+    expect((readFileSync(LARGE_PHOTO).length * 4) / 3).toBeGreaterThan(128 * 1024);
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const example = /```sh\n(base64 [^`]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const command = example!.replaceAll('photo.jpg', JSON.stringify(LARGE_PHOTO)).replaceAll('localhost:8080', server.url.replace(/^http:\/\//, ''));
+    const { stdout } = await run('bash', ['-o', 'pipefail', '-c', command], { maxBuffer: 64 * 1024 * 1024 });
+    const answer = JSON.parse(stdout);
+    expect(answer.Faces.length).toBeGreaterThan(10);
+    expect(answer.FaceModelVersion).toMatch(/^facekit-/);
+  });
+});
