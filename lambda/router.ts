@@ -8,7 +8,7 @@
 import { FACEKIT_ROUTES, matchPath, type DialectName, type FacekitRoute, type RouteCondition } from '../lib/routes.js';
 import { DIALECTS } from './api/index.js';
 import type { Dialect, DialectContext } from './api/dialect.js';
-import { jsonResponse, type HttpRequest, type HttpResponse } from './api/http.js';
+import type { HttpRequest, HttpResponse } from './api/http.js';
 import { servicePage } from './api/service.js';
 import { FacekitError, isFacekitError } from './errors.js';
 import { detect, type Runtime } from './runtime.js';
@@ -45,12 +45,6 @@ export type RequestLogger = (entry: RequestLog) => void;
 
 export const jsonLineLogger: RequestLogger = (entry) => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
-function conditionValue(condition: RouteCondition, source: Readonly<Record<string, string>>, caseInsensitiveName: boolean): string | undefined {
-  if (!caseInsensitiveName) return source[condition.name];
-  const name = condition.name.toLowerCase();
-  return source[name];
-}
-
 /** Whether the request carries the condition's parameter at all, and whether its value is accepted. */
 function checkCondition(condition: RouteCondition | undefined, value: string | undefined): { present: boolean; accepted: boolean } {
   if (!condition) return { present: true, accepted: true };
@@ -73,15 +67,16 @@ function firstSegment(path: string): string {
 
 /**
  * The route table's matching rule (see lib/routes.ts). Pure: exported for the unit tests.
- * `routes` defaults to the table; `available` filters entries this deployment serves.
+ * `routes` defaults to the whole table (the router passes the entries this deployment serves).
  */
 export function resolveRoute(request: Pick<HttpRequest, 'method' | 'path' | 'query' | 'headers'>, routes: readonly FacekitRoute[] = FACEKIT_ROUTES): RouteResolution {
   const method = request.method.toUpperCase();
   const candidates = routes.flatMap((route) => {
     const match = matchPath(route.path, request.path);
     if (!match) return [];
-    const header = checkCondition(route.whenHeader, route.whenHeader && conditionValue(route.whenHeader, request.headers, true));
-    const query = checkCondition(route.whenQuery, route.whenQuery && conditionValue(route.whenQuery, request.query, false));
+    // Header names arrive lower-cased; query names are case-sensitive.
+    const header = checkCondition(route.whenHeader, route.whenHeader && request.headers[route.whenHeader.name.toLowerCase()]);
+    const query = checkCondition(route.whenQuery, route.whenQuery && request.query[route.whenQuery.name]);
     return [{ route, params: match.params, present: header.present && query.present, accepted: header.accepted && query.accepted }];
   });
   const served = candidates.find((candidate) => candidate.accepted && candidate.route.method === method);
@@ -97,11 +92,13 @@ export function resolveRoute(request: Pick<HttpRequest, 'method' | 'path' | 'que
     };
   }
   if (shaped.length > 0) {
+    // Only entries with a condition get here (their parameter is present, its value is not served).
     const { route } = shaped[0]!;
-    const condition = route.whenHeader ?? route.whenQuery;
+    const condition = (route.whenHeader ?? route.whenQuery)!;
+    const value = route.whenHeader ? request.headers[condition.name.toLowerCase()] : request.query[condition.name];
     return {
       owner: route.dialect,
-      failure: new FacekitError('NOT_FOUND', `no operation ${condition ? `${condition.name}: ${request.headers[condition.name.toLowerCase()] ?? request.query[condition.name]}` : ''} at ${request.method} ${request.path}`.replace(/\s+/g, ' '), condition ? { field: condition.name } : undefined),
+      failure: new FacekitError('NOT_FOUND', `no operation ${condition.name}: ${value} at ${request.method} ${request.path}`, { field: condition.name }),
     };
   }
   // Recognisably a dialect's path: it shares the first path segment with one of its routes.
@@ -167,7 +164,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Rou
         if (!resolution.served) throw resolution.failure ?? new FacekitError('NOT_FOUND', `no route ${request.method} ${request.path}`);
         const { route } = resolution.served;
         if (route.dialect === 'service') {
-          return finish(servicePage(route.page!, runtime.config, request) ?? jsonResponse(404, {}));
+          return finish(servicePage(route.page!, runtime.config, request));
         }
         if (request.body.length > bodyLimit) {
           throw new FacekitError('PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`);

@@ -8,12 +8,11 @@
  * the sender points at a local image server and the answer is mapped back.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
 import type { OpenApiExample, OpenApiExamples } from '../lib/openapi.js';
 import { EVAL_DIR, REPO_ROOT, startLocalServer, type LocalServer } from '../test/helpers/local-server.js';
+import { startImageServer } from '../test/helpers/image-server.js';
 import { startS3rver, type TestS3 } from '../test/helpers/s3rver.js';
 
 export const OPENAPI_FILE = path.join(REPO_ROOT, 'docs/openapi.json');
@@ -136,13 +135,8 @@ export async function startExampleEnvironment(): Promise<ExampleEnvironment> {
   const image = readFileSync(EXAMPLE_IMAGE_FILE);
   const s3: TestS3 = await startS3rver([EXAMPLE_BUCKET]);
   await s3.put(EXAMPLE_BUCKET, EXAMPLE_KEY, image);
-  const images = http.createServer((request, reply) => {
-    if (request.url !== new URL(EXAMPLE_IMAGE_URL).pathname) { reply.writeHead(404); reply.end(); return; }
-    reply.writeHead(200, { 'content-type': 'image/jpeg' });
-    reply.end(image);
-  });
-  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
-  const imagesBase = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  const images = await startImageServer({ [new URL(EXAMPLE_IMAGE_URL).pathname]: image });
+  const imagesBase = images.url;
   const server = await startLocalServer({
     FACEKIT_TEST_ALLOW_LOOPBACK: '1',
     FACEKIT_S3_ENDPOINT: s3.endpoint,
@@ -157,7 +151,7 @@ export async function startExampleEnvironment(): Promise<ExampleEnvironment> {
     imagesBase,
     stop: async () => {
       await server.stop();
-      await new Promise((resolve) => images.close(resolve));
+      await images.stop();
       await s3.stop();
     },
   };

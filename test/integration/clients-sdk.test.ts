@@ -13,12 +13,11 @@ import ROAClient from '@alicloud/pop-core/lib/roa.js';
 import COS from 'cos-nodejs-sdk-v5';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { EVAL_DIR, REPO_ROOT, startLocalServer, type LocalServer } from '../helpers/local-server.js';
+import { startImageServer, type ImageServer } from '../helpers/image-server.js';
 import { startS3rver, type TestS3 } from '../helpers/s3rver.js';
 
 const evalImage = (file: string): Buffer => readFileSync(path.join(EVAL_DIR, file));
@@ -37,7 +36,7 @@ const run = promisify(execFile);
 
 let server: LocalServer;
 let s3: TestS3;
-let images: http.Server;
+let images: ImageServer;
 let imagesUrl: string;
 let rekognition: RekognitionClient;
 let lastAuthorization = '';
@@ -48,13 +47,8 @@ beforeAll(async () => {
   await s3.put(BUCKET, 'people/group photo.jpg', GROUP);
   await s3.put(BUCKET, 'portrait.jpg', PORTRAIT);
   await s3.put(FORBIDDEN_BUCKET, 'portrait.jpg', PORTRAIT);
-  images = http.createServer((request, reply) => {
-    if (request.url !== '/portrait.jpg') { reply.writeHead(404); reply.end(); return; }
-    reply.writeHead(200, { 'content-type': 'image/jpeg' });
-    reply.end(PORTRAIT);
-  });
-  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
-  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  images = await startImageServer({ '/portrait.jpg': PORTRAIT });
+  imagesUrl = images.url;
   server = await startLocalServer({
     FACEKIT_TEST_ALLOW_LOOPBACK: '1',
     FACEKIT_S3_ENDPOINT: s3.endpoint,
@@ -89,7 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   rekognition?.destroy();
   await server?.stop();
-  await new Promise((resolve) => images?.close(resolve));
+  await images?.stop();
   await s3?.stop();
 });
 
