@@ -131,8 +131,9 @@ function dialectFor(owner: DialectName | 'service'): Dialect<any> {
 export function createRouter(runtime: Runtime, options: RouterOptions = {}): Router {
   const log = options.log ?? jsonLineLogger;
   const bodyLimit = maxRequestBodyBytes(runtime.config.image.maxBytes);
-  // Routes that need the CI bucket exist only when one is configured (as in the construct).
-  const routes = FACEKIT_ROUTES.filter((route) => !route.requiresCiBucket || runtime.config.ciBucket);
+  // Every entry, the CI routes too without a CI bucket: a CI-shaped request then gets COS XML
+  // saying FACEKIT_CI_BUCKET is missing (the construct creates those methods only with a bucket).
+  const routes = FACEKIT_ROUTES;
 
   return {
     async handle(incoming: HttpRequest): Promise<HttpResponse> {
