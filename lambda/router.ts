@@ -1,12 +1,15 @@
 /**
- * The one router behind every transport (Lambda handler, local node:http server): finds the
- * dialect for a route, runs parse → fetch/decode → pipeline → format, turns every failure into the
- * dialect's own error, and logs one line per request (id, route, status, timings; never the body).
+ * The one router behind every transport (Lambda handler, local node:http server): finds the route
+ * in the route table (lib/routes.ts), runs parse → fetch/decode → pipeline → format for dialect
+ * routes, answers the service pages (health, OpenAPI, docs), turns every failure into the error of
+ * the dialect the request belongs to, and logs one line per request (id, route, status, timings;
+ * never the body).
  */
+import { FACEKIT_ROUTES, matchPath, type DialectName, type FacekitRoute, type RouteCondition } from '../lib/routes.js';
 import { DIALECTS } from './api/index.js';
-import type { Dialect, DialectContext, Route } from './api/dialect.js';
+import type { Dialect, DialectContext } from './api/dialect.js';
 import type { HttpRequest, HttpResponse } from './api/http.js';
-import { nativeDialect } from './api/native.js';
+import { servicePage } from './api/service.js';
 import { FacekitError, isFacekitError } from './errors.js';
 import { detect, type Runtime } from './runtime.js';
 
@@ -14,6 +17,8 @@ import { detect, type Runtime } from './runtime.js';
 const RETRY_AFTER_SECONDS = 1;
 /** Slack over the image byte cap for base64 growth (4/3), JSON or multipart framing. */
 const BODY_FRAMING_SLACK_BYTES = 64 * 1024;
+/** Requests that belong to no dialect get the native route's JSON errors. */
+const DEFAULT_DIALECT: DialectName = 'native';
 
 /** Largest request body read from the network: one base64-encoded image plus framing. */
 export function maxRequestBodyBytes(maxImageBytes: number): number {
@@ -40,8 +45,74 @@ export type RequestLogger = (entry: RequestLog) => void;
 
 export const jsonLineLogger: RequestLogger = (entry) => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
-function matches(route: Route, path: string): boolean {
-  return route.prefix ? path.startsWith(route.path) && path.length > route.path.length : path === route.path;
+/** Whether the request carries the condition's parameter at all, and whether its value is accepted. */
+function checkCondition(condition: RouteCondition | undefined, value: string | undefined): { present: boolean; accepted: boolean } {
+  if (!condition) return { present: true, accepted: true };
+  if (value === undefined) return { present: false, accepted: false };
+  return { present: true, accepted: condition.values === undefined || condition.values.includes(value.trim()) };
+}
+
+export interface RouteResolution {
+  /** The entry that serves the request, with its path parameters. */
+  readonly served?: { readonly route: FacekitRoute; readonly params: Readonly<Record<string, string>> };
+  /** Who answers the error when nothing serves the request. */
+  readonly owner: DialectName | 'service';
+  /** Why nothing serves it. */
+  readonly failure?: FacekitError;
+}
+
+function firstSegment(path: string): string {
+  return path.split('/')[1] ?? '';
+}
+
+/**
+ * The route table's matching rule (see lib/routes.ts). Pure: exported for the unit tests.
+ * `routes` defaults to the whole table (the router passes the entries this deployment serves).
+ */
+export function resolveRoute(request: Pick<HttpRequest, 'method' | 'path' | 'query' | 'headers'>, routes: readonly FacekitRoute[] = FACEKIT_ROUTES): RouteResolution {
+  const method = request.method.toUpperCase();
+  const candidates = routes.flatMap((route) => {
+    const match = matchPath(route.path, request.path);
+    if (!match) return [];
+    // Header names arrive lower-cased; query names are case-sensitive.
+    const header = checkCondition(route.whenHeader, route.whenHeader && request.headers[route.whenHeader.name.toLowerCase()]);
+    const query = checkCondition(route.whenQuery, route.whenQuery && request.query[route.whenQuery.name]);
+    return [{ route, params: match.params, present: header.present && query.present, accepted: header.accepted && query.accepted }];
+  });
+  const served = candidates.find((candidate) => candidate.accepted && candidate.route.method === method);
+  if (served) return { served: { route: served.route, params: served.params }, owner: served.route.dialect };
+
+  const shaped = candidates.filter((candidate) => candidate.present);
+  const sameOperation = shaped.filter((candidate) => candidate.accepted);
+  if (sameOperation.length > 0) {
+    const methods = [...new Set(sameOperation.map(({ route }) => route.method))].join(', ');
+    return {
+      owner: sameOperation[0]!.route.dialect,
+      failure: new FacekitError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}; use ${methods}`),
+    };
+  }
+  if (shaped.length > 0) {
+    // Only entries with a condition get here (their parameter is present, its value is not served).
+    const { route } = shaped[0]!;
+    const condition = (route.whenHeader ?? route.whenQuery)!;
+    const value = route.whenHeader ? request.headers[condition.name.toLowerCase()] : request.query[condition.name];
+    return {
+      owner: route.dialect,
+      failure: new FacekitError('NOT_FOUND', `no operation ${condition.name}: ${value} at ${request.method} ${request.path}`, { field: condition.name }),
+    };
+  }
+  // Recognisably a dialect's path: it shares the first path segment with one of its routes.
+  const segment = firstSegment(request.path);
+  const sibling = routes.find((route) => !route.path.startsWith('/{') && firstSegment(route.path) === segment);
+  return {
+    owner: sibling?.dialect ?? DEFAULT_DIALECT,
+    failure: new FacekitError('NOT_FOUND', `no route ${request.method} ${request.path}`),
+  };
+}
+
+function routeName(route: FacekitRoute): string {
+  const condition = route.whenHeader ?? route.whenQuery;
+  return `${route.method} ${route.path}${condition ? ` [${condition.name}]` : ''}`;
 }
 
 export interface Router {
@@ -49,26 +120,32 @@ export interface Router {
 }
 
 export interface RouterOptions {
-  readonly dialects?: readonly Dialect<any>[];
   readonly log?: RequestLogger;
 }
 
+/** Service routes answer errors in the native JSON shape. */
+function dialectFor(owner: DialectName | 'service'): Dialect<any> {
+  return DIALECTS[owner === 'service' ? DEFAULT_DIALECT : owner];
+}
+
 export function createRouter(runtime: Runtime, options: RouterOptions = {}): Router {
-  const dialects = options.dialects ?? DIALECTS;
   const log = options.log ?? jsonLineLogger;
   const bodyLimit = maxRequestBodyBytes(runtime.config.image.maxBytes);
+  // Every entry, the CI routes too without a CI bucket: a CI-shaped request then gets COS XML
+  // saying FACEKIT_CI_BUCKET is missing (the construct creates those methods only with a bucket).
+  const routes = FACEKIT_ROUTES;
 
   return {
-    async handle(request: HttpRequest): Promise<HttpResponse> {
+    async handle(incoming: HttpRequest): Promise<HttpResponse> {
       const started = performance.now();
-      const context: DialectContext = { config: runtime.config, requestId: request.requestId, receivedAt: Date.now() };
-      const onPath = dialects.flatMap((dialect) => dialect.routes.filter((route) => matches(route, request.path)).map((route) => ({ dialect, route })));
-      const match = onPath.find(({ route }) => route.method === request.method.toUpperCase());
-      const dialect = match?.dialect ?? onPath[0]?.dialect ?? nativeDialect;
-      const routeName = match ? `${match.route.method} ${match.route.path}${match.route.prefix ? '*' : ''}` : `${request.method} (unmatched)`;
+      const context: DialectContext = { config: runtime.config, requestId: incoming.requestId, receivedAt: Date.now() };
+      const resolution = resolveRoute(incoming, routes);
+      const request: HttpRequest = resolution.served ? { ...incoming, params: resolution.served.params } : incoming;
+      const dialect = dialectFor(resolution.owner);
+      const name = resolution.served ? routeName(resolution.served.route) : `${request.method} (unmatched)`;
 
       const finish = (response: HttpResponse, extra: Partial<RequestLog> = {}): HttpResponse => {
-        log({ requestId: request.requestId, method: request.method, route: routeName, status: response.status, totalMs: Math.round(performance.now() - started), ...extra });
+        log({ requestId: request.requestId, method: request.method, route: name, status: response.status, totalMs: Math.round(performance.now() - started), ...extra });
         return { ...response, headers: { ...response.headers, 'x-request-id': request.requestId } };
       };
       const fail = (error: unknown): HttpResponse => {
@@ -85,10 +162,10 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Rou
       };
 
       try {
-        if (!match) {
-          throw onPath.length > 0
-            ? new FacekitError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}; use ${[...new Set(onPath.map(({ route }) => route.method))].join(', ')}`)
-            : new FacekitError('NOT_FOUND', `no route ${request.method} ${request.path}`);
+        if (!resolution.served) throw resolution.failure ?? new FacekitError('NOT_FOUND', `no route ${request.method} ${request.path}`);
+        const { route } = resolution.served;
+        if (route.dialect === 'service') {
+          return finish(servicePage(route.page!, runtime.config, request));
         }
         if (request.body.length > bodyLimit) {
           throw new FacekitError('PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`);

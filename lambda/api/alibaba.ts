@@ -66,7 +66,8 @@ function checkUrl(url: string | undefined): string {
 }
 
 async function parse(request: HttpRequest, context: DialectContext): Promise<ParsedRequest<AlibabaState>> {
-  const body = await parseBody(request, { accept: ['json'], limits: bodyLimitsFor(context.config.image) });
+  // @alicloud/pop-core's ROA client posts the JSON body without a Content-Type.
+  const body = await parseBody(request, { accept: ['json'], limits: bodyLimitsFor(context.config.image), withoutContentType: 'json' });
   const json = body.kind === 'json' ? body.json : undefined;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new FacekitError('INVALID_JSON', 'the JSON body must be an object');
@@ -127,11 +128,12 @@ function formatFace(face: FaceAnalysis): Record<string, unknown> {
   return item;
 }
 
-function format(result: DetectResult, parsed: ParsedRequest<AlibabaState>): HttpResponse {
+function format(result: DetectResult, parsed: ParsedRequest<AlibabaState>, _request: HttpRequest, context: DialectContext): HttpResponse {
   const { url, dataId, taskId } = parsed.state;
   return jsonResponse(200, {
     code: 200,
     msg: 'OK',
+    requestId: context.requestId,
     ...(dataId !== undefined ? { dataId } : {}),
     taskId,
     url,
@@ -189,12 +191,22 @@ function echoedFields(request: HttpRequest): { dataId?: string; url?: string } {
   }
 }
 
-function formatError(error: FacekitError, request: HttpRequest): HttpResponse {
+/**
+ * The documented `code`/`msg`, plus what Alibaba's gateway errors carry and pop-core reads
+ * (`Code`, `Message`, `RequestId`: its ROA client throws `${Message}, requestid: ${RequestId}` with
+ * `err.code = Code`), plus `requestId` as on every answer.
+ */
+function formatError(error: FacekitError, request: HttpRequest, context: DialectContext): HttpResponse {
   const { status, msg } = ERROR_MAP[error.code] ?? ERROR_MAP.INTERNAL_ERROR;
   const { dataId, url } = echoedFields(request);
+  const message = `${msg}: ${error.message}`;
   return jsonResponse(status, {
     code: status,
-    msg: `${msg}: ${error.message}`,
+    msg: message,
+    requestId: context.requestId,
+    Code: msg.split(':')[0],
+    Message: message,
+    RequestId: context.requestId,
     ...(dataId !== undefined ? { dataId } : {}),
     taskId: newTaskId(),
     ...(url !== undefined ? { url } : {}),
@@ -203,7 +215,6 @@ function formatError(error: FacekitError, request: HttpRequest): HttpResponse {
 
 export const alibabaDialect: Dialect<AlibabaState> = {
   name: 'alibaba',
-  routes: [{ method: 'POST', path: '/green/face/detect' }],
   parse,
   format,
   formatError,

@@ -1,13 +1,12 @@
 /**
- * Request-body parsing shared by the dialects: multipart/form-data (busboy), urlencoded forms and
+ * Request-body parsing shared by the dialects: multipart/form-data (./multipart.ts), urlencoded forms and
  * JSON. Pure over the already-read Buffer body: nothing touches the network or the disk, and every
  * part is capped so an oversized upload fails with IMAGE_TOO_LARGE naming its field.
  */
-import busboy from 'busboy';
-
 import type { ImageLimits } from '../config.js';
 import { FacekitError } from '../errors.js';
 import type { HttpRequest } from './http.js';
+import { parseMultipartBody } from './multipart.js';
 
 export type BodyKind = 'json' | 'multipart' | 'urlencoded';
 
@@ -40,10 +39,12 @@ export interface ParseBodyOptions {
   readonly accept: readonly BodyKind[];
   readonly limits: BodyLimits;
   /**
-   * Multipart fields that hold binary images even when a client sends them without a filename
-   * (busboy then reports a text field); their bytes are kept exactly.
+   * Multipart fields that hold binary images even when a client sends them without a filename;
+   * their bytes are kept exactly.
    */
   readonly binaryFields?: readonly string[];
+  /** How a body without Content-Type is read (Alibaba's pop-core sends JSON without one). Default: refused. */
+  readonly withoutContentType?: BodyKind;
 }
 
 /** Multipart part counts: enough for any dialect's form, small enough to bound the work. */
@@ -73,7 +74,8 @@ export function mediaType(contentType: string | undefined): string | undefined {
 function bodyKindOf(type: string): BodyKind | undefined {
   if (type === 'multipart/form-data') return 'multipart';
   if (type === 'application/x-www-form-urlencoded') return 'urlencoded';
-  if (type === 'application/json' || type === 'text/json' || type.endsWith('+json')) return 'json';
+  // application/x-amz-json-1.1: the AWS JSON protocol (Rekognition).
+  if (type === 'application/json' || type === 'text/json' || type.endsWith('+json') || type.startsWith('application/x-amz-json-')) return 'json';
   return undefined;
 }
 
@@ -86,7 +88,7 @@ const KIND_MEDIA_TYPES: Record<BodyKind, string> = {
 export async function parseBody(request: HttpRequest, options: ParseBodyOptions): Promise<ParsedBody> {
   if (request.body.length === 0) throw new FacekitError('MISSING_BODY', 'the request has no body');
   const expected = options.accept.map((kind) => KIND_MEDIA_TYPES[kind]).join(' or ');
-  const type = mediaType(request.headers['content-type']);
+  const type = mediaType(request.headers['content-type']) ?? (options.withoutContentType && KIND_MEDIA_TYPES[options.withoutContentType]);
   if (type === undefined) {
     throw new FacekitError('UNSUPPORTED_MEDIA_TYPE', `the request has no Content-Type; send ${expected}`);
   }
@@ -100,7 +102,7 @@ export async function parseBody(request: HttpRequest, options: ParseBodyOptions)
     case 'urlencoded':
       return { kind, fields: parseUrlEncoded(request.body, options.limits), files: {} };
     case 'multipart':
-      return { kind, ...(await parseMultipart(request, options)) };
+      return { kind, ...parseMultipart(request, options) };
   }
 }
 
@@ -127,83 +129,31 @@ export function parseUrlEncoded(body: Buffer, limits: BodyLimits): Record<string
   return fields;
 }
 
-async function parseMultipart(
+function parseMultipart(
   request: HttpRequest,
   options: ParseBodyOptions,
-): Promise<{ fields: Record<string, string>; files: Record<string, UploadedFile> }> {
-  const { limits } = options;
+): { fields: Record<string, string>; files: Record<string, UploadedFile> } {
   const binaryFields = new Set(options.binaryFields ?? []);
-  let parser: busboy.Busboy;
-  try {
-    parser = busboy({
-      headers: { 'content-type': request.headers['content-type'] },
-      // latin1 maps every byte to one char, so a binary image sent as a text part survives intact;
-      // ordinary text fields are re-decoded as UTF-8 below.
-      defCharset: 'latin1',
-      limits: {
-        fileSize: limits.maxFileBytes,
-        fieldSize: limits.maxFieldChars,
-        files: MAX_MULTIPART_FILES,
-        fields: MAX_MULTIPART_FIELDS,
-      },
-    });
-  } catch (error) {
-    throw new FacekitError('UNSUPPORTED_MEDIA_TYPE', `multipart/form-data body cannot be read: ${(error as Error).message}`);
-  }
-
+  const parts = parseMultipartBody(request.body, request.headers['content-type'], {
+    ...options.limits,
+    maxFiles: MAX_MULTIPART_FILES,
+    maxFields: MAX_MULTIPART_FIELDS,
+  });
   const fields: Record<string, string> = {};
   const files: Record<string, UploadedFile> = {};
-  let totalFileBytes = 0;
-
-  return new Promise((resolve, reject) => {
-    let failed = false;
-    const fail = (error: FacekitError): void => {
-      if (failed) return;
-      failed = true;
-      reject(error);
-    };
-    const tooLarge = (name: string, what: string): FacekitError =>
-      new FacekitError('IMAGE_TOO_LARGE', `${name}: ${what}`, { field: name });
-
-    parser.on('file', (name, stream, info) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => {
-        totalFileBytes += chunk.length;
-        if (totalFileBytes > limits.maxTotalFileBytes) {
-          fail(tooLarge(name, `the uploaded files exceed the ${limits.maxTotalFileBytes}-byte limit`));
-          stream.resume();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      stream.on('limit', () => fail(tooLarge(name, `the file is larger than the ${limits.maxFileBytes}-byte limit`)));
-      stream.on('end', () => {
-        if (failed || name in files) return;
-        files[name] = {
-          bytes: Buffer.concat(chunks),
-          ...(info.filename ? { filename: info.filename } : {}),
-          ...(info.mimeType ? { contentType: info.mimeType } : {}),
+  for (const part of parts) {
+    // A binary image field sent without a filename is still a file; its bytes are kept exactly.
+    if (part.filename !== undefined || binaryFields.has(part.name)) {
+      if (!(part.name in files)) {
+        files[part.name] = {
+          bytes: part.bytes,
+          ...(part.filename ? { filename: part.filename } : {}),
+          ...(part.contentType ? { contentType: part.contentType } : {}),
         };
-      });
-    });
-    parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) {
-        fail(tooLarge(name, `the field is larger than the ${limits.maxFieldChars}-character limit`));
-        return;
       }
-      const bytes = Buffer.from(value, 'latin1');
-      if (binaryFields.has(name)) {
-        if (!(name in files)) files[name] = { bytes };
-        return;
-      }
-      if (!(name in fields)) fields[name] = bytes.toString('utf8');
-    });
-    parser.on('error', (error: unknown) =>
-      fail(new FacekitError('INVALID_ARGUMENT', `malformed multipart/form-data body: ${(error as Error).message}`, { field: 'body' })),
-    );
-    parser.on('close', () => {
-      if (!failed) resolve({ fields, files });
-    });
-    parser.end(request.body);
-  });
+    } else if (!(part.name in fields)) {
+      fields[part.name] = part.bytes.toString('utf8');
+    }
+  }
+  return { fields, files };
 }

@@ -3,6 +3,7 @@
  * dialect-neutral DetectRequest (plus whatever it must echo back, `state`), and a DetectResult or
  * FacekitError back into its own body, status and headers. Dialects never touch pixels or models.
  */
+import type { DialectName } from '../../lib/routes.js';
 import type { FacekitConfig } from '../config.js';
 import type { FacekitError } from '../errors.js';
 import type { DetectRequest, DetectResult } from '../vision/types.js';
@@ -16,13 +17,6 @@ export interface DialectContext {
   readonly receivedAt: number;
 }
 
-export interface Route {
-  readonly method: 'GET' | 'POST';
-  /** Exact path, or a prefix ending in `/` matched with `prefix: true` (e.g. `/ci/` + object key). */
-  readonly path: string;
-  readonly prefix?: boolean;
-}
-
 export interface ParsedRequest<State> {
   readonly detect: DetectRequest;
   /** Whatever the dialect needs again when it formats (echoed ids, landmark level...). */
@@ -30,8 +24,8 @@ export interface ParsedRequest<State> {
 }
 
 export interface Dialect<State = unknown> {
-  readonly name: string;
-  readonly routes: readonly Route[];
+  /** The name the route table (lib/routes.ts) uses for this dialect. */
+  readonly name: DialectName;
   /** Throws FacekitError for every bad request. */
   parse(request: HttpRequest, context: DialectContext): Promise<ParsedRequest<State>>;
   format(result: DetectResult, parsed: ParsedRequest<State>, request: HttpRequest, context: DialectContext): HttpResponse;

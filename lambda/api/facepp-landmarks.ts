@@ -157,14 +157,26 @@ const FACEPP_83_SOURCES: ReadonlyArray<[string, Source83]> = [
   ['nose_contour_lower_middle', ['nose_middle_contour']],
 ];
 
+/** 2d106 indices of Face++ 106 names (throws on an unknown name: a typo in a mapping table). */
+export function indices106(names: readonly string[]): number[] {
+  return names.map((name) => {
+    const index = INDEX_106.get(name);
+    if (index === undefined) throw new Error(`unknown 106 landmark name ${name}`);
+    return index;
+  });
+}
+
+/** The mean of the given 106 points (float pixels). */
+export function meanPoint(points106: readonly Point[], indices: readonly number[]): Point {
+  const x = indices.reduce((sum, index) => sum + points106[index]!.x, 0) / indices.length;
+  const y = indices.reduce((sum, index) => sum + points106[index]!.y, 0) / indices.length;
+  return { x, y };
+}
+
 /** The 83 names with the 106 indices they average, resolved once. */
 const FACEPP_83_INDICES: ReadonlyArray<readonly [string, readonly number[]]> = FACEPP_83_SOURCES.map(([name, sources]) => [
   name,
-  sources.map((source) => {
-    const index = INDEX_106.get(source);
-    if (index === undefined) throw new Error(`unknown 106 landmark name ${source}`);
-    return index;
-  }),
+  indices106(sources),
 ]);
 
 export const FACEPP_83_NAMES: readonly string[] = FACEPP_83_INDICES.map(([name]) => name);
@@ -180,11 +192,7 @@ export function faceppLandmarks(points106: readonly Point[], level: LandmarkLeve
     });
     return named;
   }
-  for (const [name, indices] of FACEPP_83_INDICES) {
-    const x = indices.reduce((sum, index) => sum + points106[index]!.x, 0) / indices.length;
-    const y = indices.reduce((sum, index) => sum + points106[index]!.y, 0) / indices.length;
-    named[name] = integerPoint({ x, y });
-  }
+  for (const [name, indices] of FACEPP_83_INDICES) named[name] = integerPoint(meanPoint(points106, indices));
   return named;
 }
 

@@ -15,6 +15,8 @@ export interface HttpRequest {
   readonly body: Buffer;
   /** Id for logs and dialect request ids. */
   readonly requestId: string;
+  /** Path parameters of the matched route (e.g. `key` of `/ci/{key+}`), raw (not percent-decoded). */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 export interface HttpResponse {

@@ -13,8 +13,6 @@ import type { Dialect, DialectContext, ParsedRequest } from './dialect.js';
 import { clamp } from './dialect-utils.js';
 import { jsonResponse, type HttpRequest, type HttpResponse } from './http.js';
 
-export const NATIVE_PATHS = ['/face_detection', '/face-detection'] as const;
-
 /** Request fields this route knows; anything else is refused so typos don't pass silently. */
 const KNOWN_FIELDS = new Set(['url', 'img', 'attributes', 'max_faces', 'min_confidence']);
 
@@ -104,7 +102,6 @@ export function nativeErrorBody(error: FacekitError, requestId: string): { code:
 
 export const nativeDialect: Dialect<NativeState> = {
   name: 'native',
-  routes: NATIVE_PATHS.map((path) => ({ method: 'POST' as const, path })),
 
   async parse(request: HttpRequest, context: DialectContext): Promise<ParsedRequest<NativeState>> {
     const parsed = await parseBody(request, { accept: ['json'], limits: bodyLimitsFor(context.config.image) });

@@ -1,7 +1,8 @@
 /**
- * Tencent Cloud COS CI DetectFace dialect: `GET /ci/{ObjectKey}?ci-process=DetectFace&max-face-num=N`
- * (../shared/reference/002). The object is read from the deployment's CI bucket; the answer is the
- * documented XML, errors are COS-style XML.
+ * Tencent Cloud COS CI DetectFace dialect: `GET /{ObjectKey}?ci-process=DetectFace&max-face-num=N`
+ * (COS's own path, what cos-nodejs-sdk-v5 sends) and the alias `GET /ci/{ObjectKey}?...`
+ * (Tencent Cloud CI DetectFace API reference). The object is read from the deployment's CI bucket;
+ * the answer is the documented XML, errors (unknown routes included) are COS-style XML.
  */
 import { XMLBuilder } from 'fast-xml-parser';
 
@@ -11,7 +12,6 @@ import type { Dialect, DialectContext, ParsedRequest } from './dialect.js';
 import { largestFirst, roundInt } from './dialect-utils.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 
-export const CI_ROUTE_PREFIX = '/ci/';
 /** Documented: default 1 (only the largest face), maximum 120. */
 export const CI_DEFAULT_MAX_FACES = 1;
 export const CI_MAX_FACES = 120;
@@ -34,9 +34,12 @@ function parseMaxFaceNum(raw: string | undefined): number {
   return value;
 }
 
-/** The object key from the path: everything after `/ci/`, percent-decoded once. */
-function objectKey(path: string): string {
-  const raw = path.startsWith(CI_ROUTE_PREFIX) ? path.slice(CI_ROUTE_PREFIX.length) : '';
+/**
+ * The object key: the route's greedy path parameter (the path after `/ci/`, or the whole path at
+ * COS's own `GET /<key>`), percent-decoded once.
+ */
+function objectKey(request: HttpRequest): string {
+  const raw = Object.values(request.params ?? {})[0] ?? '';
   let key: string;
   try {
     key = decodeURIComponent(raw);
@@ -58,7 +61,7 @@ async function parse(request: HttpRequest, context: DialectContext): Promise<Par
     });
   }
   const maxFaces = parseMaxFaceNum(request.query['max-face-num']);
-  const key = objectKey(request.path);
+  const key = objectKey(request);
   const bucket = context.config.ciBucket;
   if (!bucket) {
     throw new FacekitError('INTERNAL_ERROR', 'the CI route has no bucket configured (set FACEKIT_CI_BUCKET)');
@@ -162,7 +165,6 @@ function formatError(error: FacekitError, _request: HttpRequest, context: Dialec
 
 export const tencentCiDialect: Dialect<TencentCiState> = {
   name: 'tencent-ci',
-  routes: [{ method: 'GET', path: CI_ROUTE_PREFIX, prefix: true }],
   parse,
   format,
   formatError,

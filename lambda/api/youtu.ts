@@ -205,7 +205,6 @@ function formatError(error: FacekitError): HttpResponse {
 
 export const youtuDialect: Dialect<YoutuState> = {
   name: 'youtu',
-  routes: [{ method: 'POST', path: '/face/detect' }],
   parse,
   format,
   formatError,

@@ -12,6 +12,7 @@ import { FacekitError } from '../errors.js';
 export interface S3Location {
   readonly bucket: string;
   readonly key: string;
+  readonly versionId?: string;
 }
 
 export interface S3Dependencies {
@@ -53,7 +54,9 @@ export function parseS3Url(url: string, field: string): S3Location {
   const rest = text.slice(S3_SCHEME.length);
   const slash = rest.indexOf('/');
   const bucket = slash === -1 ? rest : rest.slice(0, slash);
-  const encodedKey = slash === -1 ? '' : rest.slice(slash + 1);
+  // `?versionId=` selects an object version (Rekognition's S3Object.Version); a literal `?` in a key is percent-encoded.
+  const [encodedKey = '', versionQuery] = (slash === -1 ? '' : rest.slice(slash + 1)).split('?', 2);
+  const versionId = versionQuery === undefined ? undefined : new URLSearchParams(versionQuery).get('versionId') ?? undefined;
   if (!BUCKET_NAME_PATTERN.test(bucket)) {
     throw new FacekitError('INVALID_URL', `${field}: "${bucket}" is not a valid S3 bucket name`, { field });
   }
@@ -69,7 +72,7 @@ export function parseS3Url(url: string, field: string): S3Location {
     );
   }
   checkKey(key, field);
-  return { bucket, key };
+  return versionId ? { bucket, key, versionId } : { bucket, key };
 }
 
 /**
@@ -192,7 +195,7 @@ export async function fetchS3Bytes(
 
   let body: Readable | undefined;
   try {
-    const response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }), {
+    const response = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }), {
       abortSignal,
     });
     body = response.Body as Readable | undefined;

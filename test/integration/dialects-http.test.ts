@@ -431,7 +431,7 @@ describe('Alibaba POST /green/face/detect', () => {
     const reply = await postJson(`${server.url}${ROUTE}`, request);
     expect(reply.status).toBe(200);
     const body = reply.json;
-    expect(Object.keys(body).sort()).toEqual(['code', 'dataId', 'extras', 'faces', 'msg', 'taskId', 'url']);
+    expect(Object.keys(body).sort()).toEqual(['code', 'dataId', 'extras', 'faces', 'msg', 'requestId', 'taskId', 'url']);
     expect(body).toMatchObject({ code: 200, msg: 'OK', dataId: request.dataId, url: request.url });
     expect(typeof body.taskId).toBe('string');
     expect(body.extras).toEqual({ width: String(PORTRAIT_SIZE.width), height: String(PORTRAIT_SIZE.height) });

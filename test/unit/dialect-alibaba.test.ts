@@ -1,4 +1,5 @@
 import { ALIBABA_MAX_URL_LENGTH, alibabaDialect, isQualified } from '../../lambda/api/alibaba.js';
+import { resolveRoute } from '../../lambda/router.js';
 import type { HttpRequest } from '../../lambda/api/http.js';
 import { FacekitError, type ErrorCode } from '../../lambda/errors.js';
 import type { FaceAttributes } from '../../lambda/vision/types.js';
@@ -15,7 +16,7 @@ async function alibabaError(request: HttpRequest): Promise<{ status: number; bod
 
 describe('Alibaba dialect: parse', () => {
   it('serves POST /green/face/detect', () => {
-    expect(alibabaDialect.routes).toEqual([{ method: 'POST', path: PATH }]);
+    expect(resolveRoute({ method: 'POST', path: PATH, query: {}, headers: {} }).served?.route.dialect).toBe('alibaba');
   });
 
   it('reads the documented example and asks for exactly the attributes it returns', async () => {
@@ -63,7 +64,9 @@ describe('Alibaba dialect: parse', () => {
   it('echoes dataId and url in errors', async () => {
     const { body } = await alibabaError(jsonRequest(PATH, { url: 'ftp://e.com/a.jpg', dataId: 'd-1' }));
     expect(body).toMatchObject({ code: 400, dataId: 'd-1', url: 'ftp://e.com/a.jpg' });
-    expect(Object.keys(body).sort()).toEqual(['code', 'dataId', 'msg', 'taskId', 'url']);
+    // The documented fields, plus what pop-core reads from an error (Code, Message, RequestId).
+    expect(Object.keys(body).sort()).toEqual(['Code', 'Message', 'RequestId', 'code', 'dataId', 'msg', 'requestId', 'taskId', 'url']);
+    expect(body).toMatchObject({ Code: 'InvalidParameter', Message: body.msg, RequestId: body.requestId });
   });
 });
 

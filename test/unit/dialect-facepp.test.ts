@@ -1,4 +1,5 @@
 import { faceppDialect, FACEPP_ANALYZED_FACES, parseFaceRectangle } from '../../lambda/api/facepp.js';
+import { resolveRoute } from '../../lambda/router.js';
 import { FACEPP_106_NAMES, FACEPP_83_NAMES, faceppLandmarks } from '../../lambda/api/facepp-landmarks.js';
 import { FacekitError, type ErrorCode } from '../../lambda/errors.js';
 import type { HttpRequest } from '../../lambda/api/http.js';
@@ -45,7 +46,7 @@ async function faceppError(request: HttpRequest, ctx = context): Promise<[number
 
 describe('Face++ dialect: route', () => {
   it('serves POST /facepp/v3/detect', () => {
-    expect(faceppDialect.routes).toEqual([{ method: 'POST', path: PATH }]);
+    expect(resolveRoute({ method: 'POST', path: PATH, query: {}, headers: {} }).served?.route.dialect).toBe('facepp');
   });
 });
 
@@ -128,7 +129,9 @@ describe('Face++ dialect: parse', () => {
       context,
     );
     expect(parsed.detect.options.analyzeLargest).toBeUndefined();
-    expect(parsed.detect.options.region).toEqual({ x: 80, y: 70, width: 100, height: 120 });
+    // Detection looks at the rectangle with half its size of context on every side.
+    expect(parsed.detect.options.region).toEqual({ x: 30, y: 10, width: 200, height: 240 });
+    expect(parsed.state.faceRectangle).toEqual({ x: 80, y: 70, width: 100, height: 120 });
   });
 
   it('parses face_rectangle strictly', () => {

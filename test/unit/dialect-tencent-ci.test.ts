@@ -1,5 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 
+import { FACEKIT_ROUTES } from '../../lib/routes.js';
+import { resolveRoute } from '../../lambda/router.js';
 import { CI_MAX_FACES, tencentCiDialect } from '../../lambda/api/tencent-ci.js';
 import type { HttpRequest } from '../../lambda/api/http.js';
 import { FacekitError, type ErrorCode } from '../../lambda/errors.js';
@@ -10,8 +12,11 @@ const BUCKET = 'faces-bucket';
 const context = makeContext({ ciBucket: BUCKET });
 const xml = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'FaceInfos' });
 
+const CI_ROUTES = FACEKIT_ROUTES;
+
 function ciRequest(key: string, query: Record<string, string> = { 'ci-process': 'DetectFace' }): HttpRequest {
-  return makeRequest({ method: 'GET', path: `/ci/${key}`, query });
+  const path = `/ci/${key}`;
+  return makeRequest({ method: 'GET', path, query, params: resolveRoute({ method: 'GET', path, query, headers: {} }, CI_ROUTES).served?.params ?? {} });
 }
 
 async function ciError(request: HttpRequest, ctx = context): Promise<{ status: number; code: string; message: string }> {
@@ -26,8 +31,11 @@ async function ciError(request: HttpRequest, ctx = context): Promise<{ status: n
 }
 
 describe('Tencent CI dialect: route', () => {
-  it('serves GET /ci/{key+} as a prefix route', () => {
-    expect(tencentCiDialect.routes).toEqual([{ method: 'GET', path: '/ci/', prefix: true }]);
+  it('serves GET /ci/{key+} and COS\'s own GET /{key}?ci-process=..., other GETs not', () => {
+    const get = (path: string, query: Record<string, string> = {}) => resolveRoute({ method: 'GET', path, query, headers: {} }, CI_ROUTES);
+    expect(get('/ci/a/b.jpg').served).toMatchObject({ route: { dialect: 'tencent-ci', path: '/ci/{key+}' }, params: { key: 'a/b.jpg' } });
+    expect(get('/a/b.jpg', { 'ci-process': 'DetectFace' }).served).toMatchObject({ route: { dialect: 'tencent-ci', path: '/{proxy+}' }, params: { proxy: 'a/b.jpg' } });
+    expect(get('/a/b.jpg').served).toBeUndefined();
   });
 });
 

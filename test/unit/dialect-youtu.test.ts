@@ -1,4 +1,5 @@
 import { expressionFromSmile, YOUTU_NO_FACE_CODE, youtuDialect } from '../../lambda/api/youtu.js';
+import { resolveRoute } from '../../lambda/router.js';
 import type { HttpRequest } from '../../lambda/api/http.js';
 import { FacekitError, type ErrorCode } from '../../lambda/errors.js';
 import {
@@ -32,7 +33,7 @@ async function youtuError(request: HttpRequest): Promise<{ status: number; body:
 
 describe('Youtu dialect: parse', () => {
   it('serves POST /face/detect', () => {
-    expect(youtuDialect.routes).toEqual([{ method: 'POST', path: PATH }]);
+    expect(resolveRoute({ method: 'POST', path: PATH, query: {}, headers: {} }).served?.route.dialect).toBe('youtu');
   });
 
   it('reads the documented JSON example (mode 1 = largest face only)', async () => {
