@@ -29,7 +29,7 @@ async function runCommand(command: string, args: string[], env: Record<string, s
   }
 }
 
-const cli = (args: string[]): Promise<Run> => runCommand(process.execPath, [CLI, ...args]);
+const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> => runCommand(process.execPath, [CLI, ...args], env);
 
 beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'facekit-cli-detect-'));
@@ -46,7 +46,8 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 test('a folder: one valid JSON document on stdout; progress, skipped, refused and the summary on stderr', async () => {
-  const { code, stdout, stderr } = await cli(['detect', folder, '--format', 'full']);
+  // DEBUG: the Powertools Logger's per-image lines go to stderr too, never to stdout.
+  const { code, stdout, stderr } = await cli(['detect', folder, '--format', 'full'], { POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   expect(code).toBe(1); // the broken file is refused; the others are still processed
   const document = JSON.parse(stdout);
   expect(document.map((record: { file: string }) => path.relative(folder, record.file))).toEqual(['a-portrait.jpg', 'c-broken.png', 'nested/b-group.jpg']);
@@ -63,6 +64,16 @@ test('a folder: one valid JSON document on stdout; progress, skipped, refused an
   expect(lines.filter((line) => /^facekit: \d+\/3 images, [\d.]+ images\/s, ETA \d+ s$/.test(line)).at(-1)).toMatch(/^facekit: 3\/3 images/);
   const faces = portrait.faces.length + group.faces.length;
   expect(lines.at(-1)).toMatch(new RegExp(`^facekit: 3 images, ${faces} faces, 1 error, 1 skipped in [\\d.]+ s \\([\\d.]+ images/s\\)$`));
+  const logged = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  expect(logged.map((entry) => [entry.level, entry.message, path.basename(entry.file), entry.faces])).toEqual([
+    ['DEBUG', 'image', 'a-portrait.jpg', 1], ['DEBUG', 'image', 'b-group.jpg', group.faces.length],
+  ]);
+  expect(logged[0]).toMatchObject({ service: 'facekit', width: 930, height: 850, bytes: expect.any(Number), timings: { detectMs: expect.any(Number) } });
+  // Never image bytes: no window of either image's base64 in anything printed.
+  for (const file of ['a-portrait.jpg', 'nested/b-group.jpg']) {
+    const base64 = readFileSync(path.join(folder, file)).toString('base64');
+    for (let offset = 0; offset + 48 <= base64.length; offset += 4000) expect(stdout + stderr).not.toContain(base64.slice(offset, offset + 48));
+  }
 }, 180_000);
 
 test('--only detect: boxes, scores and 5 points only, the same boxes as a full run; --only adds parts back', async () => {
