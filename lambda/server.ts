@@ -12,7 +12,7 @@ import { DIALECTS } from './api/index.js';
 import type { HttpRequest } from './api/http.js';
 import { loadConfig, type FacekitConfig } from './config.js';
 import { logger, requestObserver } from './observability.js';
-import { createRouter, maxRequestBodyBytes, type Router } from './router.js';
+import { createRouter, maxRequestBodyBytes, type RequestLog, type RequestLogger, type Router } from './router.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export const DEFAULT_PORT = 8080;
@@ -84,16 +84,46 @@ function serveDemo(message: IncomingMessage, reply: ServerResponse, demo: DemoAs
   return true;
 }
 
-export function createLocalServer(router: Router, maxImageBytes: number, demo?: DemoAssets): Server {
+/** The RequestLog's stages as a Server-Timing header (W3C Server Timing), which the demo shows. */
+export function serverTiming(entry: RequestLog): string {
+  const stages: [string, number | undefined][] = [
+    ['fetch', entry.fetchMs], ['decode', entry.decodeMs], ['detect', entry.detectMs], ['landmarks', entry.landmarksMs],
+    ['genderAge', entry.genderAgeMs], ['attributes', entry.attributesMs], ['total', entry.totalMs],
+  ];
+  return stages.flatMap(([name, ms]) => (ms === undefined ? [] : [`${name};dur=${ms}`])).join(', ');
+}
+
+/**
+ * Wraps the router's logger so the server can answer each request with its own timings: the
+ * router logs a request synchronously just before `handle` returns it, under the request's id.
+ */
+export function timingRecorder(log: RequestLogger): { log: RequestLogger; take(requestId: string): RequestLog | undefined } {
+  const entries = new Map<string, RequestLog>();
+  return {
+    log: (entry) => { entries.set(entry.requestId, entry); log(entry); },
+    take: (requestId) => { const entry = entries.get(requestId); entries.delete(requestId); return entry; },
+  };
+}
+
+export interface LocalServerOptions {
+  readonly demo?: DemoAssets;
+  /** The router's log entry for a request id (see timingRecorder), sent back as Server-Timing. */
+  readonly timings?: (requestId: string) => RequestLog | undefined;
+}
+
+export function createLocalServer(router: Router, maxImageBytes: number, options: LocalServerOptions = {}): Server {
+  const { demo, timings } = options;
   const bodyLimit = maxRequestBodyBytes(maxImageBytes);
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (message, reply) => {
     if (serveDemo(message, reply, demo)) return;
     void (async () => {
       const body = await readBody(message, bodyLimit);
-      const response = await router.handle(toHttpRequest(message, body));
+      const request = toHttpRequest(message, body);
+      const response = await router.handle(request);
+      const entry = timings?.(request.requestId);
       // A body over the cap: answer, then close the connection rather than reuse it.
       const close = body.length > bodyLimit;
-      reply.writeHead(response.status, { ...response.headers, ...(close ? { connection: 'close' } : {}) });
+      reply.writeHead(response.status, { ...response.headers, ...(entry ? { 'server-timing': serverTiming(entry) } : {}), ...(close ? { connection: 'close' } : {}) });
       reply.end(response.body);
     })().catch((error: unknown) => {
       // Only a broken socket gets here; the router itself never throws.
@@ -157,8 +187,9 @@ async function main(): Promise<void> {
     console.error(`facekit: cannot start: ${(error as Error).message}`);
     process.exit(1);
   }
-  const router = createRouter(runtime, { log: requestObserver({ logger }) });
-  const server = createLocalServer(router, config.image.maxBytes, loadDemoAssets(new URL('./web/', import.meta.url)));
+  const recorder = timingRecorder(requestObserver({ logger }));
+  const router = createRouter(runtime, { log: recorder.log });
+  const server = createLocalServer(router, config.image.maxBytes, { demo: loadDemoAssets(new URL('./web/', import.meta.url)), timings: recorder.take });
   try {
     await listen(server, port, host);
   } catch (error) {

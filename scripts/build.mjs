@@ -4,9 +4,10 @@
  *   dist/lambda/index.mjs + package.json   the bundle lambda/Dockerfile copies (`npm run build:lambda`)
  *   dist/server/server.mjs                 `npm start`
  *   dist/cli/facekit.mjs                   `facekit detect ...` (the package's bin; + its inference worker)
+ *   dist/server/web/                       the web demo the local server serves at `/` (browser bundle)
  */
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +45,22 @@ for (const { entry, out, banner } of entries) {
     logLevel: 'warning',
     banner: { js: [banner, requireShim].filter(Boolean).join('\n') },
   });
+}
+
+if (!lambdaOnly) {
+  // The demo page: plain HTML plus one script bundled for the browser.
+  await build({
+    entryPoints: [join(projectRoot, 'lambda/web/demo.ts')],
+    outfile: join(projectRoot, 'dist/server/web/demo.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(projectRoot, 'lambda/web/index.html'), join(projectRoot, 'dist/server/web/index.html'));
 }
 
 // The package's bin (`npx facekit`) runs the CLI bundle directly through its #! line.
