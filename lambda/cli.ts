@@ -261,7 +261,7 @@ interface CliOptions {
   readonly inputs: readonly string[];
 }
 
-function positiveNumber(raw: string | undefined, name: string, check: (value: number) => boolean, rule: string): number | undefined {
+function numberOption(raw: string | undefined, name: string, check: (value: number) => boolean, rule: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || !check(value)) throw new UsageError(`${name} must be ${rule}, got "${raw}"`);
@@ -290,15 +290,16 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | 'help' {
   if (inputs.length === 0) throw new UsageError('name at least one image file, folder or s3://bucket/prefix');
   const only = values.only === undefined ? undefined : parseOnly(values.only);
   // The native response always has 106 points, gender and age: --only without them implies --format full.
-  const format = values.format ?? (only && !(only.landmarks106 && only.genderAge) ? 'full' : 'native');
+  const nativeFits = !only || (only.landmarks106 && only.genderAge);
+  const format = values.format ?? (nativeFits ? 'native' : 'full');
   if (format !== 'native' && format !== 'full') throw new UsageError(`--format must be native or full, got "${format}"`);
-  if (format === 'native' && only && !(only.landmarks106 && only.genderAge)) {
+  if (format === 'native' && !nativeFits) {
     throw new UsageError('--format native needs landmarks and gender-age; use --format full with --only');
   }
-  const minConfidence = positiveNumber(values['min-confidence'], '--min-confidence', (value) => value > 0 && value <= 1, 'a number in (0, 1]');
-  const minFaceSize = positiveNumber(values['min-face-size'], '--min-face-size', (value) => value > 0, 'a number of pixels > 0');
-  const maxFaces = positiveNumber(values['max-faces'], '--max-faces', (value) => Number.isInteger(value) && value >= 1, 'an integer ≥ 1');
-  const concurrency = positiveNumber(values.concurrency, '--concurrency', (value) => Number.isInteger(value) && value >= 1 && value <= availableParallelism() * 4, `an integer from 1 to ${availableParallelism() * 4}`) ?? 1;
+  const minConfidence = numberOption(values['min-confidence'], '--min-confidence', (value) => value > 0 && value <= 1, 'a number in (0, 1]');
+  const minFaceSize = numberOption(values['min-face-size'], '--min-face-size', (value) => value > 0, 'a number of pixels > 0');
+  const maxFaces = numberOption(values['max-faces'], '--max-faces', (value) => Number.isInteger(value) && value >= 1, 'an integer ≥ 1');
+  const concurrency = numberOption(values.concurrency, '--concurrency', (value) => Number.isInteger(value) && value >= 1 && value <= availableParallelism() * 4, `an integer from 1 to ${availableParallelism() * 4}`) ?? 1;
   return {
     format,
     jsonl: values.jsonl,

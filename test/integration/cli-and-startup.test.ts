@@ -190,3 +190,24 @@ async function waitUntilRefused(url: string): Promise<boolean> {
   }
   return false;
 }
+
+test('killing the `npm start` process stops the server too (npm passes SIGTERM to node itself)', async () => {
+  // --ignore-scripts: no prestart build here (dist/ is built; other tests are reading it).
+  const npm = spawn('npm', ['start', '--ignore-scripts'], { cwd: REPO_ROOT, env: { ...process.env, PORT: '0', FACEKIT_THREADS: '1', FACEKIT_INFERENCE_WORKERS: '1' } });
+  let output = '';
+  npm.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  npm.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line:\n${output}`)), 60_000);
+    npm.stdout.on('data', () => {
+      const match = /"message":"listening".*?"url":"([^"]+)"/.exec(output);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    });
+  });
+  // 'close': npm has exited and so has every process holding its output pipes (the node server).
+  const closed = new Promise<void>((resolve) => npm.once('close', () => resolve()));
+  npm.kill('SIGTERM');
+  await closed;
+  await expect(waitUntilRefused(`${url}/face_detection`)).resolves.toBe(true);
+  expect(output).toContain('"message":"stopped"');
+}, 90_000);
