@@ -69,7 +69,9 @@ export function toProxyResult(response: HttpResponse): ApiGatewayProxyResult {
 const router = createRouter(await createRuntime(), { log: requestObserver({ logger, metrics }) });
 
 export const handler = middy<ApiGatewayProxyEvent, ApiGatewayProxyResult>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
+  // Responses (landmarks, attributes) can be large and describe people: never copied into traces.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  // The event holds the image (base64): never logged, even with POWERTOOLS_LOGGER_LOG_EVENT=true.
+  .use(injectLambdaContext(logger, { logEvent: false }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .handler(async (event, context) => toProxyResult(await router.handle(toHttpRequest(event, context.awsRequestId))));
