@@ -66,7 +66,7 @@ export interface FetchConfig {
   readonly s3Endpoint?: string;
   /**
    * Test-only: allow loopback addresses (the local test servers). Never set in production.
-   * Env: FACEKIT_TEST_ALLOW_LOOPBACK=1. @default false
+   * Env: FACEKIT_TEST_ALLOW_LOOPBACK (1/true/yes/on). @default false
    */
   readonly allowLoopbackForTests: boolean;
 }
@@ -163,6 +163,18 @@ function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, choic
   return raw as T;
 }
 
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off'];
+
+function envBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new Error(`${name} must be one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}, got "${raw}"`);
+}
+
 function envList(env: NodeJS.ProcessEnv, name: string): string[] {
   return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item.length > 0);
 }
@@ -199,7 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       maxRedirects: 3,
       // The Tencent CI route reads its own bucket, so that bucket is always allowed.
       allowedBuckets: [...new Set([...envList(env, 'FACEKIT_S3_BUCKETS'), ...envList(env, 'FACEKIT_CI_BUCKET')])],
-      allowLoopbackForTests: env.FACEKIT_TEST_ALLOW_LOOPBACK === '1',
+      allowLoopbackForTests: envBoolean(env, 'FACEKIT_TEST_ALLOW_LOOPBACK', false),
       s3Endpoint: env.FACEKIT_S3_ENDPOINT || undefined,
     },
     concurrency: {

@@ -11,6 +11,7 @@ import type { Dialect, DialectContext } from './api/dialect.js';
 import type { HttpRequest, HttpResponse } from './api/http.js';
 import { servicePage } from './api/service.js';
 import { FacekitError, isFacekitError } from './errors.js';
+import { logger, requestObserver } from './observability.js';
 import { detect, type Runtime } from './runtime.js';
 
 /** What an OVERLOADED answer tells clients to wait before retrying. */
@@ -29,6 +30,8 @@ export interface RequestLog {
   readonly requestId: string;
   readonly method: string;
   readonly route: string;
+  /** Who answered: a dialect of the route table, or `service` (health, docs). */
+  readonly dialect: string;
   readonly status: number;
   readonly errorCode?: string;
   readonly faces?: number;
@@ -39,11 +42,13 @@ export interface RequestLog {
   readonly landmarksMs?: number;
   readonly genderAgeMs?: number;
   readonly attributesMs?: number;
+  /** Decoded image size (display orientation), when one was decoded. */
+  readonly imageWidth?: number;
+  readonly imageHeight?: number;
 }
 
 export type RequestLogger = (entry: RequestLog) => void;
 
-export const jsonLineLogger: RequestLogger = (entry) => console.log(JSON.stringify({ level: 'info', msg: 'request', ...entry }));
 
 /** Whether the request carries the condition's parameter at all, and whether its value is accepted. */
 function checkCondition(condition: RouteCondition | undefined, value: string | undefined): { present: boolean; accepted: boolean } {
@@ -129,7 +134,7 @@ function dialectFor(owner: DialectName | 'service'): Dialect<any> {
 }
 
 export function createRouter(runtime: Runtime, options: RouterOptions = {}): Router {
-  const log = options.log ?? jsonLineLogger;
+  const log = options.log ?? requestObserver();
   const bodyLimit = maxRequestBodyBytes(runtime.config.image.maxBytes);
   // Every entry, the CI routes too without a CI bucket: a CI-shaped request then gets COS XML
   // saying FACEKIT_CI_BUCKET is missing (the construct creates those methods only with a bucket).
@@ -145,7 +150,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Rou
       const name = resolution.served ? routeName(resolution.served.route) : `${request.method} (unmatched)`;
 
       const finish = (response: HttpResponse, extra: Partial<RequestLog> = {}): HttpResponse => {
-        log({ requestId: request.requestId, method: request.method, route: name, status: response.status, totalMs: Math.round(performance.now() - started), ...extra });
+        log({ requestId: request.requestId, method: request.method, route: name, dialect: resolution.owner, status: response.status, totalMs: Math.round(performance.now() - started), ...extra });
         return { ...response, headers: { ...response.headers, 'x-request-id': request.requestId } };
       };
       const fail = (error: unknown): HttpResponse => {
@@ -154,7 +159,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Rou
           : new FacekitError('INTERNAL_ERROR', 'internal error; retry the request, and report it with the request id if it persists');
         if (!isFacekitError(error)) {
           // The message and stack of our own code only: request bodies never reach an Error here.
-          console.error(JSON.stringify({ level: 'error', msg: 'unhandled', requestId: request.requestId, error: (error as Error)?.stack ?? String(error) }));
+          logger.error('unhandled', { requestId: request.requestId, error: (error as Error)?.stack ?? String(error) });
         }
         const response = dialect.formatError(known, request, context);
         const retryable = known.code === 'OVERLOADED' ? { headers: { ...response.headers, 'retry-after': String(RETRY_AFTER_SECONDS) } } : {};
@@ -176,6 +181,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Rou
         const { timings } = result;
         return finish(response, {
           faces: result.faces.length,
+          imageWidth: result.width, imageHeight: result.height,
           fetchMs: Math.round(timings.fetchMs), decodeMs: Math.round(timings.decodeMs), detectMs: Math.round(timings.detectMs),
           landmarksMs: Math.round(timings.landmarksMs), genderAgeMs: Math.round(timings.genderAgeMs), attributesMs: Math.round(timings.attributesMs),
         });

@@ -3,10 +3,11 @@
  * Builds the runtime bundles with esbuild (sharp and onnxruntime-node stay external: native code).
  *   dist/lambda/index.mjs + package.json   the bundle lambda/Dockerfile copies (`npm run build:lambda`)
  *   dist/server/server.mjs                 `npm start`
- *   dist/cli/facekit.mjs                   `facekit detect ...`
+ *   dist/cli/facekit.mjs                   `facekit detect ...` (the package's bin; + its inference worker)
+ *   dist/server/web/                       the web demo the local server serves at `/` (browser bundle)
  */
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +22,8 @@ const entries = [
     { entry: 'lambda/server.ts', out: 'dist/server/server.mjs' },
     { entry: 'lambda/vision/inference-worker.ts', out: 'dist/server/inference-worker.mjs' },
     { entry: 'lambda/cli.ts', out: 'dist/cli/facekit.mjs', banner: '#!/usr/bin/env node' },
+    // `--concurrency N` runs the models in worker threads, loaded from beside the CLI bundle.
+    { entry: 'lambda/vision/inference-worker.ts', out: 'dist/cli/inference-worker.mjs' },
   ]),
 ];
 
@@ -43,6 +46,25 @@ for (const { entry, out, banner } of entries) {
     banner: { js: [banner, requireShim].filter(Boolean).join('\n') },
   });
 }
+
+if (!lambdaOnly) {
+  // The demo page: plain HTML plus one script bundled for the browser.
+  await build({
+    entryPoints: [join(projectRoot, 'lambda/web/demo.ts')],
+    outfile: join(projectRoot, 'dist/server/web/demo.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(join(projectRoot, 'lambda/web/index.html'), join(projectRoot, 'dist/server/web/index.html'));
+}
+
+// The package's bin (`npx facekit`) runs the CLI bundle directly through its #! line.
+if (!lambdaOnly) chmodSync(join(projectRoot, 'dist/cli/facekit.mjs'), 0o755);
 
 // The image installs exactly the versions the bundle was built and tested against.
 const versions = Object.fromEntries(EXTERNAL.map((name) => [name, JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')).version]));

@@ -177,11 +177,11 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   };
 }
 
-/** The server's JSON log lines (`msg: "request"`), by request id. */
+/** The server's JSON log lines (Powertools Logger, `message: "request"`), by request id. */
 export function requestLogLines(output: string): Map<string, any[]> {
   const byId = new Map<string, any[]>();
   for (const line of output.split('\n')) {
-    if (!line.includes('"msg":"request"')) continue;
+    if (!line.includes('"message":"request"')) continue;
     let entry: any;
     try {
       entry = JSON.parse(line);

@@ -36,7 +36,7 @@ export async function startLocalServer(env: Record<string, string> = {}): Promis
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
     const onData = (): void => {
-      const match = /"msg":"listening","url":"([^"]+)"/.exec(output);
+      const match = /"message":"listening".*?"url":"([^"]+)"/.exec(output);
       if (match) { clearTimeout(timer); child.stdout!.off('data', onData); resolveUrl(match[1]); }
     };
     child.stdout!.on('data', onData);

@@ -1,17 +1,21 @@
 /**
- * The CLI (`facekit detect`) and the local server's start-up checks, each in a fresh process
- * running the built bundles, with real models on real images.
+ * The CLI (`facekit detect`) and the local server's start-up checks and shutdown, each in a fresh
+ * process running the built bundles, with real models on real images.
  */
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EVAL_DIR, REPO_ROOT } from '../helpers/local-server.js';
+import { loadConfig } from '../../lambda/config.js';
+import { EVAL_DIR, REPO_ROOT, postJson, startLocalServer } from '../helpers/local-server.js';
 
 const run = promisify(execFile);
 const CLI = path.join(REPO_ROOT, 'dist/cli/facekit.mjs');
 const SERVER = path.join(REPO_ROOT, 'dist/server/server.mjs');
+const PORTRAIT = readFileSync(path.join(EVAL_DIR, 'landmarks68/helen/3181052163_1.jpg'));
 let folder: string;
 
 beforeAll(() => {
@@ -56,7 +60,7 @@ test('detect --format full --jsonl: one line per image with boxes, 5 and 106 poi
   expect(broken.error.code).toBe('UNSUPPORTED_FORMAT');
 }, 120_000);
 
-test('--min-confidence 0.02 returns more candidates; the default prints the native response', async () => {
+test('--min-confidence 0.02 returns more candidates; the default prints one JSON document of native responses', async () => {
   const image = path.join(folder, 'b-group.jpg');
   const low = JSON.parse((await cli(['detect', image, '--format', 'full', '--jsonl', '--min-confidence', '0.02'])).stdout);
   const normal = JSON.parse((await cli(['detect', image, '--format', 'full', '--jsonl'])).stdout);
@@ -64,8 +68,10 @@ test('--min-confidence 0.02 returns more candidates; the default prints the nati
   expect(Math.min(...low.faces.map((face: { score: number }) => face.score))).toBeLessThan(0.5);
   const native = await cli(['detect', image]);
   expect(native.code).toBe(0);
-  expect(native.stderr).toContain(`==> ${image}`);
-  expect(Object.keys(JSON.parse(native.stdout)).sort()).toEqual(['FaceModelVersion', 'Faces']);
+  const document = JSON.parse(native.stdout);
+  expect(document).toHaveLength(1);
+  expect(Object.keys(document[0]).sort()).toEqual(['FaceModelVersion', 'Faces', 'file']);
+  expect(document[0].Faces).toHaveLength(normal.faces.length);
 }, 120_000);
 
 test('bad CLI usage exits 2 with the usage line', async () => {
@@ -114,3 +120,94 @@ test('the server refuses to start when a model is missing or corrupt, naming the
     rmSync(models, { recursive: true, force: true });
   }
 }, 60_000);
+
+test('a busy port is one clear line and exit code 1', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const { port } = holder.address() as net.AddressInfo;
+  try {
+    const result = await startWithModels(path.join(REPO_ROOT, 'models'), { PORT: String(port), HOST: '127.0.0.1' });
+    expect(result.code).toBe(1);
+    expect(result.output.trim()).toBe(`facekit: cannot start: port ${port} on 127.0.0.1 is already in use (another facekit, or another program); stop it or set PORT to a free port`);
+  } finally {
+    holder.close();
+  }
+}, 60_000);
+
+test('FACEKIT_TEST_ALLOW_LOOPBACK takes the usual words; anything else stops the start with one line', async () => {
+  for (const word of ['1', 'true', 'TRUE', 'yes', 'on']) expect(loadConfig({ FACEKIT_TEST_ALLOW_LOOPBACK: word }).fetch.allowLoopbackForTests).toBe(true);
+  for (const word of ['', '0', 'false', 'no', 'Off']) expect(loadConfig({ FACEKIT_TEST_ALLOW_LOOPBACK: word }).fetch.allowLoopbackForTests).toBe(false);
+  const result = await startWithModels(path.join(REPO_ROOT, 'models'), { FACEKIT_TEST_ALLOW_LOOPBACK: 'maybe' });
+  expect(result.code).toBe(1);
+  expect(result.output.trim()).toBe('facekit: cannot start: FACEKIT_TEST_ALLOW_LOOPBACK must be one of 1, true, yes, on, 0, false, no, off, got "maybe"');
+}, 60_000);
+
+test('npm start lists its URLs; SIGINT lets the request in flight finish, stops the workers and exits 0', async () => {
+  // An image source that tells the test when facekit is inside a request, and answers only after the signal.
+  let inside!: () => void;
+  const requested = new Promise<void>((resolve) => { inside = resolve; });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  const source = http.createServer((_request, reply) => {
+    inside();
+    void released.then(() => reply.writeHead(200, { 'content-type': 'image/jpeg' }).end(PORTRAIT));
+  });
+  await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
+  const imageUrl = `http://127.0.0.1:${(source.address() as net.AddressInfo).port}/portrait.jpg`;
+  // "true", not "1": the usual true words are accepted.
+  const server = await startLocalServer({ FACEKIT_TEST_ALLOW_LOOPBACK: 'true', FACEKIT_INFERENCE_WORKERS: '1' });
+  try {
+    for (const line of [`facekit is listening on ${server.url}`, `  demo      ${server.url}/`, `  API docs  ${server.url}/docs`, `  health    ${server.url}/health`,
+      `  POST ${server.url}/face_detection  (native)`, `  POST ${server.url}/facepp/v3/detect  (facepp)`, `  GET  ${server.url}/ci/{key}  (tencent-ci)`]) {
+      expect(server.output().split('\n')).toContain(line);
+    }
+    const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+    const reply = postJson(`${server.url}/face_detection`, { url: imageUrl });
+    await requested;
+    server.process.kill('SIGINT');
+    // New connections are refused once the server is stopping.
+    await expect(waitUntilRefused(`${server.url}/face_detection`)).resolves.toBe(true);
+    release();
+    const answered = await reply;
+    expect(answered.status).toBe(200);
+    expect(answered.json.Faces).toHaveLength(1);
+    expect(await exited).toBe(0);
+    const messages = server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line).message);
+    expect(messages.slice(-3)).toEqual(['stopping', 'request', 'stopped']);
+  } finally {
+    release();
+    source.close();
+    await server.stop();
+  }
+}, 120_000);
+
+/** Polls until a new connection is refused (the listening socket closed); false if it never is. */
+async function waitUntilRefused(url: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const outcome = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }).then(() => 'served', (error: Error & { cause?: { code?: string } }) => error.cause?.code);
+    if (outcome === 'ECONNREFUSED') return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+test('killing the `npm start` process stops the server too (npm passes SIGTERM to node itself)', async () => {
+  // --ignore-scripts: no prestart build here (dist/ is built; other tests are reading it).
+  const npm = spawn('npm', ['start', '--ignore-scripts'], { cwd: REPO_ROOT, env: { ...process.env, PORT: '0', FACEKIT_THREADS: '1', FACEKIT_INFERENCE_WORKERS: '1' } });
+  let output = '';
+  npm.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  npm.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line:\n${output}`)), 60_000);
+    npm.stdout.on('data', () => {
+      const match = /"message":"listening".*?"url":"([^"]+)"/.exec(output);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    });
+  });
+  // 'close': npm has exited and so has every process holding its output pipes (the node server).
+  const closed = new Promise<void>((resolve) => npm.once('close', () => resolve()));
+  npm.kill('SIGTERM');
+  await closed;
+  await expect(waitUntilRefused(`${url}/face_detection`)).resolves.toBe(true);
+  expect(output).toContain('"message":"stopped"');
+}, 90_000);

@@ -545,7 +545,7 @@ describe('afterwards', () => {
     for (const { server, requestId, status } of seen) {
       const lines = logs[server].get(requestId) ?? [];
       expect([requestId, lines.length]).toEqual([requestId, 1]);
-      expect(lines[0]).toMatchObject({ level: 'info', msg: 'request', requestId, route: expect.any(String), status, totalMs: expect.any(Number) });
+      expect(lines[0]).toMatchObject({ level: 'INFO', message: 'request', requestId, route: expect.any(String), status, totalMs: expect.any(Number) });
     }
     // No base64 of anything sent (48-character windows of it).
     const output = open.output() + strict.output();

@@ -187,7 +187,7 @@ describe('POST /face_detection: every bad request is a 4xx JSON error with a sta
 
   test('the server logged one line per request, with no image bytes', () => {
     const logged = server.output();
-    expect(logged).toContain('"msg":"request"');
+    expect(logged).toContain('"message":"request"');
     expect(logged).not.toContain(PORTRAIT.toString('base64').slice(0, 64));
   });
 });

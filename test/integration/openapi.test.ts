@@ -2,12 +2,12 @@
  * docs/openapi.json: valid OpenAPI 3.1 (@readme/openapi-parser), generated from the route table as
  * it is now, served as is by GET /openapi.json, and its examples are the answers of the running
  * local server (each example request sent again; ids and timings masked). Also GET /health and the
- * self-contained GET /docs page, rendered by a real browser (Chromium via puppeteer-core; the test
+ * self-contained GET /docs page, rendered by a real browser (Chromium via playwright-core; the test
  * fails with the reason when no Chromium is installed: Debian package chromium).
  */
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { existsSync, readFileSync } from 'node:fs';
-import puppeteer from 'puppeteer-core';
+import { chromium } from 'playwright-core';
 
 import { buildOpenApiDocument, openApiPath, type OpenApiExamples } from '../../lib/openapi.js';
 import { FACEKIT_ROUTES } from '../../lib/routes.js';
@@ -68,7 +68,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 test('GET /docs renders every operation in a real browser, with no request leaving the server', async () => {
   expect(existsSync(CHROMIUM)).toBe(true);
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   try {
     const page = await browser.newPage();
     const origin = new URL(environment.server.url).origin;
@@ -76,7 +76,7 @@ test('GET /docs renders every operation in a real browser, with no request leavi
     page.on('request', (request) => {
       if (!request.url().startsWith(origin) && !request.url().startsWith('data:')) elsewhere.push(request.url());
     });
-    await page.goto(`${environment.server.url}/docs`, { waitUntil: 'networkidle0' });
+    await page.goto(`${environment.server.url}/docs`, { waitUntil: 'networkidle' });
     await page.waitForSelector('.opblock-summary-path', { timeout: 30_000 });
     const paths = await page.$$eval('.opblock-summary-path', (nodes) => nodes.map((node) => node.getAttribute('data-path')));
     expect(paths).toHaveLength(FACEKIT_ROUTES.length);
