@@ -281,10 +281,16 @@ describe('cos-nodejs-sdk-v5 (Domain = facekit host, Protocol http:)', () => {
 });
 
 describe('@alicloud/pop-core ROAClient', () => {
+  /**
+   * pop-core's default read timeout is 3 s; a loaded test machine can take longer, and an abandoned
+   * request would keep the server's one analysis slot busy for the next test.
+   */
+  const POP_OPTIONS = { timeout: 60_000 };
+
   const client = () => new ROAClient({ accessKeyId: 'LTAIEXAMPLE', accessKeySecret: 'secret', endpoint: server.url, apiVersion: '2018-05-09' });
 
   it('the documented body, sent as pop-core sends it (no Content-Type): the documented answer', async () => {
-    const answer = await client().request('POST', '/green/face/detect', {}, JSON.stringify({ url: `${imagesUrl}/portrait.jpg`, dataId: 'd-1' }), {}, {});
+    const answer = await client().request('POST', '/green/face/detect', {}, JSON.stringify({ url: `${imagesUrl}/portrait.jpg`, dataId: 'd-1' }), {}, POP_OPTIONS);
     expect(answer).toMatchObject({ code: 200, msg: 'OK', dataId: 'd-1', url: `${imagesUrl}/portrait.jpg`, extras: { width: '565', height: '800' } });
     expect(answer.requestId).toMatch(/\S/);
     expect(answer.taskId).toMatch(/^img/);
@@ -299,13 +305,13 @@ describe('@alicloud/pop-core ROAClient', () => {
   });
 
   it('errors: pop-core\'s own error carries the code, message and request id', async () => {
-    const error = await client().request('POST', '/green/face/detect', {}, JSON.stringify({ url: 'ftp://example.com/a.jpg' }), {}, {}).catch((caught: unknown) => caught) as Error & { code: string; statusCode: number };
+    const error = await client().request('POST', '/green/face/detect', {}, JSON.stringify({ url: 'ftp://example.com/a.jpg' }), {}, POP_OPTIONS).catch((caught: unknown) => caught) as Error & { code: string; statusCode: number };
     expect(error.statusCode).toBe(400);
     expect(error.code).toBe('InvalidParameter');
     expect(error.message).toMatch(/^code: 400, InvalidParameter: .*http or https.*, requestid: [0-9a-f-]{36}$/);
-    const missing = await client().request('POST', '/green/face/detect', {}, JSON.stringify({}), {}, {}).catch((caught: unknown) => caught) as Error & { code: string };
+    const missing = await client().request('POST', '/green/face/detect', {}, JSON.stringify({}), {}, POP_OPTIONS).catch((caught: unknown) => caught) as Error & { code: string };
     expect(missing.code).toBe('InvalidParameter');
-    const unknown = await client().request('POST', '/green/face/nope', {}, '{}', {}, {}).catch((caught: unknown) => caught) as Error & { code: string; statusCode: number };
+    const unknown = await client().request('POST', '/green/face/nope', {}, '{}', {}, POP_OPTIONS).catch((caught: unknown) => caught) as Error & { code: string; statusCode: number };
     expect(unknown).toMatchObject({ code: 'NotFound', statusCode: 404 });
   });
 });
