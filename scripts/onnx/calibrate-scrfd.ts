@@ -1,0 +1,99 @@
+/**
+ * Calibrates the SCRFD detector for int8: composes deterministic multi-face canvases from the
+ * training face crops (../shared/train, never the dev set), runs the float model on them at the
+ * input sizes the pipeline uses (640² close-up pass, 1280², 1536×1152 main pass of a 4:3 photo,
+ * plus letterboxed smaller canvases) and writes the ranges JSON the quantizer reads.
+ *
+ *   npx tsx scripts/onnx/calibrate-scrfd.ts [--method percentile-mean] [--canvases 48]
+ */
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import type { RgbImage } from '../../lambda/image/types.js';
+import { letterbox, scrfdInputTensor, type InputSize } from '../../lambda/vision/scrfd.js';
+import { collectSample, createCalibrationSession, formatCalibration, reduceRanges, type RangeMethod, type TensorSample } from './calibration.js';
+import { sha256Hex, type QdqCalibration } from './qdq.js';
+import { CALIBRATION_DIR, MODEL_DIR, TRAIN_ROOT, mulberry32, optionValue } from './int8-models.js';
+
+const MODEL = 'scrfd_2.5g_kps_dynhw.onnx';
+
+/** Canvas size, model input size: the sizes the pipeline runs (docs/performance.md). */
+const LAYOUTS: readonly { canvas: InputSize; input: InputSize }[] = [
+  { canvas: { width: 640, height: 640 }, input: { width: 640, height: 640 } },
+  { canvas: { width: 480, height: 360 }, input: { width: 640, height: 640 } },
+  { canvas: { width: 1280, height: 1280 }, input: { width: 1280, height: 1280 } },
+  { canvas: { width: 1536, height: 1152 }, input: { width: 1536, height: 1152 } },
+];
+
+interface FaceCrop { readonly file: string }
+
+async function loadCropList(): Promise<FaceCrop[]> {
+  const json = JSON.parse(await readFile(join(TRAIN_ROOT, 'age_gender.json'), 'utf8')) as { images: FaceCrop[] };
+  return [...json.images].sort((a, b) => a.file.localeCompare(b.file));
+}
+
+async function rgbResized(file: string, width: number, height: number, blur = 0): Promise<Buffer> {
+  let pipeline = sharp(join(TRAIN_ROOT, file)).removeAlpha().resize(width, height, { fit: 'fill' });
+  if (blur > 0) pipeline = pipeline.blur(blur);
+  return pipeline.raw().toBuffer();
+}
+
+/**
+ * One scene: a blurred, enlarged crop as background and 1-40 faces of log-uniform sizes
+ * (10-45 % of the short side for few faces, 8-120 px for crowds), so both the small-face and the
+ * close-up ranges are seen.
+ */
+export async function composeCanvas(crops: readonly FaceCrop[], width: number, height: number, random: () => number): Promise<RgbImage> {
+  const pick = (): string => crops[Math.floor(random() * crops.length)].file;
+  const data = await rgbResized(pick(), width, height, 12);
+  const crowd = random() < 0.6;
+  const count = crowd ? 8 + Math.floor(random() * 33) : 1 + Math.floor(random() * 4);
+  const [minSide, maxSide] = crowd ? [8, 120] : [0.1 * Math.min(width, height), 0.45 * Math.min(width, height)];
+  for (let face = 0; face < count; face++) {
+    const side = Math.max(8, Math.round(Math.exp(Math.log(minSide) + random() * (Math.log(maxSide) - Math.log(minSide)))));
+    const x0 = Math.floor(random() * Math.max(1, width - side));
+    const y0 = Math.floor(random() * Math.max(1, height - side));
+    const crop = await rgbResized(pick(), side, side);
+    for (let y = 0; y < side && y0 + y < height; y++) {
+      crop.copy(data, ((y0 + y) * width + x0) * 3, y * side * 3, (y * side + Math.min(side, width - x0)) * 3);
+    }
+  }
+  return { data, width, height };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const method = (optionValue(args, '--method') ?? 'percentile-mean') as RangeMethod;
+  const canvasesPerLayout = Number(optionValue(args, '--canvases') ?? 12);
+  const keepFloat = (optionValue(args, '--keep-float') ?? '').split(',').filter(Boolean);
+  const fp32 = new Uint8Array(await readFile(join(MODEL_DIR, MODEL)));
+  const crops = await loadCropList();
+  const { session, tensors } = await createCalibrationSession(fp32, 2);
+  const samples: Record<string, TensorSample[]> = {};
+  const random = mulberry32(20261201);
+  for (const { canvas, input } of LAYOUTS) {
+    for (let index = 0; index < canvasesPerLayout; index++) {
+      const image = await composeCanvas(crops, canvas.width, canvas.height, random);
+      const box = letterbox({ x: 0, y: 0, width: image.width, height: image.height }, input);
+      await collectSample(session, tensors, scrfdInputTensor(image, box), [1, 3, input.height, input.width], samples);
+    }
+    process.stderr.write(`calibrated ${canvasesPerLayout} canvases ${canvas.width}×${canvas.height} → ${input.width}×${input.height}\n`);
+  }
+  await session.release();
+  const calibration: QdqCalibration = {
+    model: MODEL,
+    fp32Sha256: sha256Hex(fp32),
+    method: `${method}: per-image ${method.startsWith('percentile') ? '0.01/99.99 % quantiles' : 'min/max'}, ${method.endsWith('mean') ? 'averaged' : 'extremes'} over ${canvasesPerLayout * LAYOUTS.length} composed UTKFace canvases (${LAYOUTS.map((layout) => `${layout.canvas.width}×${layout.canvas.height}→${layout.input.width}×${layout.input.height}`).join(', ')}), seed 20261201; scripts/onnx/calibrate-scrfd.ts`,
+    keepFloat,
+    ranges: reduceRanges(samples, method),
+  };
+  await mkdir(CALIBRATION_DIR, { recursive: true });
+  const out = resolve(CALIBRATION_DIR, MODEL.replace(/\.onnx$/, '.int8.json'));
+  await writeFile(out, formatCalibration(calibration));
+  // The raw samples, to try other reductions without re-running the model (git-ignored scratch/).
+  await mkdir('scratch', { recursive: true });
+  await writeFile(join('scratch', MODEL.replace(/\.onnx$/, '.samples.json')), JSON.stringify(samples));
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+await main();

@@ -1,0 +1,61 @@
+/**
+ * The int8 models facekit derives, one table: the float file, its committed calibration and the
+ * derived file name. `deriveInt8File` is what `npm run models:int8` (and the model fetch) runs.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { quantizeStaticQdq, sha256Hex, type QdqCalibration } from './qdq.js';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MODEL_DIR = process.env.FACEKIT_MODEL_DIR ?? join(PROJECT_ROOT, 'models');
+export const CALIBRATION_DIR = join(PROJECT_ROOT, 'models', 'calibration');
+/** Fitting/calibration images (never the dev set): ../shared/train beside the checkout. */
+export const TRAIN_ROOT = process.env.FACEKIT_TRAIN_DIR ?? resolve(PROJECT_ROOT, '..', 'shared', 'train');
+
+export interface Int8Model {
+  /** Float model in models/. */
+  readonly fp32File: string;
+  /** Derived int8 file in models/. */
+  readonly int8File: string;
+  /** Committed ranges, models/calibration/. */
+  readonly calibrationFile: string;
+}
+
+export const int8FileName = (fp32File: string): string => fp32File.replace(/\.onnx$/, '.int8.onnx');
+
+/** Every model with a committed calibration. */
+export const INT8_MODELS: readonly Int8Model[] = ['scrfd_2.5g_kps_dynhw.onnx'].map((fp32File) => ({
+  fp32File,
+  int8File: int8FileName(fp32File),
+  calibrationFile: fp32File.replace(/\.onnx$/, '.int8.json'),
+}));
+
+export async function readCalibration(model: Int8Model): Promise<QdqCalibration> {
+  return JSON.parse(await readFile(join(CALIBRATION_DIR, model.calibrationFile), 'utf8')) as QdqCalibration;
+}
+
+/** Derives models/<int8File> from models/<fp32File>; returns its sha256 and size. */
+export async function deriveInt8File(model: Int8Model, modelDir = MODEL_DIR): Promise<{ file: string; sha256: string; bytes: number }> {
+  const fp32 = new Uint8Array(await readFile(join(modelDir, model.fp32File)));
+  const int8 = quantizeStaticQdq(fp32, await readCalibration(model));
+  await writeFile(join(modelDir, model.int8File), int8);
+  return { file: model.int8File, sha256: sha256Hex(int8), bytes: int8.byteLength };
+}
+
+/** Seeded PRNG (mulberry32): the calibration canvases are the same on every run. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function optionValue(args: readonly string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
