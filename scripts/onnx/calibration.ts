@@ -69,6 +69,7 @@ export function reduceRanges(samples: Readonly<Record<string, readonly TensorSam
 /** A session on the float model with every tensor the quantizer needs as an output. */
 export async function createCalibrationSession(fp32: Uint8Array, threads: number): Promise<{ session: ort.InferenceSession; tensors: string[] }> {
   const tensors = calibrationTensors(fp32);
+  if (tensors.length === 0) throw new Error('the model has no Conv with initializer weights: nothing to quantize');
   const model = parseModel(fp32);
   const graphInputs = new Set((model.graph?.input ?? []).map((input) => input.name));
   const exposed = serializeModel(exposeTensors(model, tensors.filter((name) => !graphInputs.has(name))));

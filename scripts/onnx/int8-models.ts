@@ -24,12 +24,25 @@ export interface Int8Model {
 
 export const int8FileName = (fp32File: string): string => fp32File.replace(/\.onnx$/, '.int8.onnx');
 
-/** Every model with a committed calibration. */
-export const INT8_MODELS: readonly Int8Model[] = ['scrfd_2.5g_kps_dynhw.onnx'].map((fp32File) => ({
+/** Per-face models and their square input side (all take RGB 0..255, planar). */
+export const FACE_MODEL_INPUTS: readonly { file: string; side: number }[] = [
+  { file: 'insightface_genderage_v1.onnx', side: 112 },
+  { file: 'pfld106_lite_if106.onnx', side: 112 },
+];
+// human_faceres_age_gender_desc.onnx is not here: its Conv weights are float16 initializers behind
+// Cast nodes, which this quantizer does not resolve (docs/int8.md).
+
+/** Every model with a committed calibration, in the order the report measures them. */
+export const INT8_CANDIDATES: readonly Int8Model[] = ['scrfd_2.5g_kps_dynhw.onnx', ...FACE_MODEL_INPUTS.map((entry) => entry.file)].map((fp32File) => ({
   fp32File,
   int8File: int8FileName(fp32File),
   calibrationFile: fp32File.replace(/\.onnx$/, '.int8.json'),
 }));
+
+/** The int8 files facekit derives and ships: those that met the rule (|Δ metric| ≤ 0.005, ≥ 1.3× faster; docs/int8.md). */
+export const ADOPTED_INT8_FILES: readonly string[] = [];
+
+export const INT8_MODELS: readonly Int8Model[] = INT8_CANDIDATES.filter((model) => ADOPTED_INT8_FILES.includes(model.int8File));
 
 export async function readCalibration(model: Int8Model): Promise<QdqCalibration> {
   return JSON.parse(await readFile(join(CALIBRATION_DIR, model.calibrationFile), 'utf8')) as QdqCalibration;
