@@ -20,6 +20,9 @@ export interface Int8Model {
   readonly int8File: string;
   /** Committed ranges, models/calibration/. */
   readonly calibrationFile: string;
+  /** What the derivation must produce (checked by test/integration/int8-derivation.test.ts). */
+  readonly int8Sha256: string;
+  readonly int8Bytes: number;
 }
 
 export const int8FileName = (fp32File: string): string => fp32File.replace(/\.onnx$/, '.int8.onnx');
@@ -33,10 +36,17 @@ export const FACE_MODEL_INPUTS: readonly { file: string; side: number }[] = [
 // Cast nodes, which this quantizer does not resolve (docs/int8.md).
 
 /** Every model with a committed calibration, in the order the report measures them. */
-export const INT8_CANDIDATES: readonly Int8Model[] = ['scrfd_2.5g_kps_dynhw.onnx', ...FACE_MODEL_INPUTS.map((entry) => entry.file)].map((fp32File) => ({
+const DERIVED: readonly [string, string, number][] = [
+  ['scrfd_2.5g_kps_dynhw.onnx', 'dd37a4011a5c0fad89c741daa013f3cdbf99e4ce3edb379aec463c4309fbdf5b', 924513],
+  ['insightface_genderage_v1.onnx', '37a391e465be93df9a06e3db7c4dc70a8443098f01d56ce852847dfe65864a1f', 506569],
+  ['pfld106_lite_if106.onnx', 'e87fb2760aa89aeecffc427fbd0666166c4ec6e2629f228ba31179f20275cb6e', 465425],
+];
+export const INT8_CANDIDATES: readonly Int8Model[] = DERIVED.map(([fp32File, int8Sha256, int8Bytes]) => ({
   fp32File,
   int8File: int8FileName(fp32File),
   calibrationFile: fp32File.replace(/\.onnx$/, '.int8.json'),
+  int8Sha256,
+  int8Bytes,
 }));
 
 /** The int8 files facekit derives and ships: those that met the rule (|Δ metric| ≤ 0.005, ≥ 1.3× faster; docs/int8.md). */
