@@ -7,8 +7,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+// The project's one seeded PRNG: calibration canvases are the same on every run.
+import { mulberry32 } from '../../test/helpers/synthetic-bytes.js';
 import { collectSample, createCalibrationSession, formatCalibration, reduceRanges, type RangeMethod, type TensorSample } from './calibration.js';
-import { CALIBRATION_DIR, FACE_MODEL_INPUTS, MODEL_DIR, TRAIN_ROOT, mulberry32, optionValue } from './int8-models.js';
+import { CALIBRATION_DIR, FACE_MODEL_INPUTS, MODEL_DIR, TRAIN_ROOT, optionValue } from './int8-models.js';
 import { sha256Hex, type QdqCalibration } from './qdq.js';
 
 async function planarRgb(file: string, side: number): Promise<Float32Array> {

@@ -9,11 +9,13 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
+// The project's one seeded PRNG: calibration canvases are the same on every run.
+import { mulberry32 } from '../../test/helpers/synthetic-bytes.js';
 import type { RgbImage } from '../../lambda/image/types.js';
 import { letterbox, scrfdInputTensor, type InputSize } from '../../lambda/vision/scrfd.js';
 import { collectSample, createCalibrationSession, formatCalibration, reduceRanges, type RangeMethod, type TensorSample } from './calibration.js';
 import { sha256Hex, type QdqCalibration } from './qdq.js';
-import { CALIBRATION_DIR, MODEL_DIR, PROJECT_ROOT, TRAIN_ROOT, mulberry32, optionValue } from './int8-models.js';
+import { CALIBRATION_DIR, MODEL_DIR, PROJECT_ROOT, TRAIN_ROOT, optionValue } from './int8-models.js';
 
 const MODEL = 'scrfd_2.5g_kps_dynhw.onnx';
 /**

@@ -66,18 +66,6 @@ export async function deriveInt8File(model: Int8Model, modelDir = MODEL_DIR): Pr
   return { file: model.int8File, sha256: sha256Hex(int8), bytes: int8.byteLength };
 }
 
-/** Seeded PRNG (mulberry32): the calibration canvases are the same on every run. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function optionValue(args: readonly string[], name: string): string | undefined {
   const index = args.indexOf(name);
   return index >= 0 ? args[index + 1] : undefined;

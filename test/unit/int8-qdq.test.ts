@@ -11,8 +11,8 @@ import {
 import {
   DataType, exposeTensors, makeNode, makeTensor, onnx, parseModel, serializeModel, upgradeToOpset13,
 } from '../../scripts/onnx/onnx-graph.js';
+import { mulberry32 } from '../helpers/synthetic-bytes.js';
 import { collectSample, createCalibrationSession, reduceRanges, sampleStatistics, type TensorSample } from '../../scripts/onnx/calibration.js';
-import { mulberry32 } from '../../scripts/onnx/int8-models.js';
 
 const random = mulberry32(7);
 const randomValues = (count: number, scale: number): Float32Array => Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
