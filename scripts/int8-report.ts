@@ -6,6 +6,7 @@
  *
  *   npx tsx scripts/int8-report.ts [--skip-ap] [--skip-timing] [--limit N] [--iterations N]
  *     [--int8 file] (default scrfd_2.5g_kps_dynhw.int8.onnx in models/) [--passes 640,pipeline] [--skip-fp32-ap]
+ *     [--threads 2,1] [--face-models]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,11 +29,13 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '15' },
     int8: { type: 'string', default: INT8_CANDIDATES[0].int8File },
     passes: { type: 'string', default: '640,pipeline' },
+    threads: { type: 'string', default: '2,1' },
     'skip-fp32-ap': { type: 'boolean', default: false },
     'face-models': { type: 'boolean', default: false },
   },
 });
 const FP32 = INT8_CANDIDATES[0].fp32File;
+const THREADS = values.threads!.split(',').map(Number);
 const INT8 = values.int8!;
 const base = loadConfig();
 
@@ -69,18 +72,25 @@ async function timePair(files: readonly [string, string], threads: number, input
   })));
   for (const { name, tensor } of inputs) {
     const times: number[][] = [[], []];
+    // Process CPU time as well: on a loaded machine wall time includes waiting for a core, CPU
+    // time of a 1-thread session mostly does not (with 2 threads it also counts spinning workers).
+    const cpuTimes: number[][] = [[], []];
     for (let warm = 0; warm < 2; warm++) for (const session of sessions) await session.run({ [session.inputNames[0]]: tensor });
     for (let i = 0; i < iterations; i++) {
       // Alternate which model goes first, so drifting load hits both alike.
       const order = i % 2 ? [1, 0] : [0, 1];
       for (const index of order) {
         const started = performance.now();
+        const cpuStarted = process.cpuUsage();
         await sessions[index].run({ [sessions[index].inputNames[0]]: tensor });
+        const cpu = process.cpuUsage(cpuStarted);
         times[index].push(performance.now() - started);
+        cpuTimes[index].push((cpu.user + cpu.system) / 1000);
       }
     }
     const [fp32Ms, int8Ms] = times.map(median);
-    console.log(`time ${files[0]} ${name} ${threads} thread(s): fp32 ${fp32Ms.toFixed(1)} ms, int8 ${int8Ms.toFixed(1)} ms, speed-up ${(fp32Ms / int8Ms).toFixed(2)}× (medians of ${iterations}, alternating)`);
+    const [fp32Cpu, int8Cpu] = cpuTimes.map(median);
+    console.log(`time ${files[0]} ${name} ${threads} thread(s): wall fp32 ${fp32Ms.toFixed(1)} ms, int8 ${int8Ms.toFixed(1)} ms, speed-up ${(fp32Ms / int8Ms).toFixed(2)}×; CPU fp32 ${fp32Cpu.toFixed(1)} ms, int8 ${int8Cpu.toFixed(1)} ms, ${(fp32Cpu / int8Cpu).toFixed(2)}× (medians of ${iterations}, alternating)`);
   }
   await Promise.all(sessions.map((session) => session.release()));
 }
@@ -92,7 +102,7 @@ async function reportTiming(iterations: number): Promise<void> {
     name: `${input.width}×${input.height}`,
     tensor: new ort.Tensor('float32', scrfdInputTensor(rgb, letterbox({ x: 0, y: 0, width: rgb.width, height: rgb.height }, input)), [1, 3, input.height, input.width]),
   }));
-  for (const threads of [2, 1]) await timePair([FP32, INT8], threads, inputs, iterations);
+  for (const threads of THREADS) await timePair([FP32, INT8], threads, inputs, iterations);
 }
 
 /** 2d106 indices of the 5 points (pupils, nose tip, mouth corners; MODELS order = InsightFace 2d106). */
@@ -111,7 +121,7 @@ async function reportFaceModels(iterations: number): Promise<void> {
       }
       return { name: `batch ${batch}×${side}²`, tensor: new ort.Tensor('float32', data, [batch, 3, side, side]) };
     });
-    for (const threads of [2, 1]) await timePair([file, int8FileName(file)], threads, inputs, iterations);
+    for (const threads of THREADS) await timePair([file, int8FileName(file)], threads, inputs, iterations);
   }
   for (const genderAgeModelFile of ['insightface_genderage_v1.onnx', int8FileName('insightface_genderage_v1.onnx')]) {
     const config: FacekitConfig = { ...base, genderModel: 'genderage', genderAgeModelFile };

@@ -24,6 +24,7 @@ describe('int8 derivation', () => {
 
 describe('int8 SCRFD on dev WIDER photos', () => {
   const IMAGES = 30;
+  // Measured: fp32 0.6159, int8 0.6151 on these 30 images (all 90: 0.7043 vs 0.7025).
   test(`AP at 640² on ${IMAGES} images within 0.01 of the float model`, async () => {
     const scrfd = INT8_CANDIDATES[0];
     await deriveInt8File(scrfd);
@@ -35,7 +36,7 @@ describe('int8 SCRFD on dev WIDER photos', () => {
     const fp32 = await ap(scrfd.fp32File);
     const int8 = await ap(scrfd.int8File);
     process.stderr.write(`int8 test: AP 640² on ${IMAGES} dev images: fp32 ${fp32.toFixed(4)}, int8 ${int8.toFixed(4)}\n`);
-    expect(fp32).toBeGreaterThan(0.6);
+    expect(fp32).toBeGreaterThan(0.55); // measured 0.616 on these 30 images
     expect(Math.abs(int8 - fp32)).toBeLessThanOrEqual(0.01);
   }, 300_000);
 });
