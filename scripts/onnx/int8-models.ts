@@ -39,7 +39,7 @@ export const FACE_MODEL_INPUTS: readonly { file: string; side: number }[] = [
 const DERIVED: readonly [string, string, number][] = [
   ['scrfd_2.5g_kps_dynhw.onnx', 'dd37a4011a5c0fad89c741daa013f3cdbf99e4ce3edb379aec463c4309fbdf5b', 924513],
   ['insightface_genderage_v1.onnx', '37a391e465be93df9a06e3db7c4dc70a8443098f01d56ce852847dfe65864a1f', 506569],
-  ['pfld106_lite_if106.onnx', 'e87fb2760aa89aeecffc427fbd0666166c4ec6e2629f228ba31179f20275cb6e', 465425],
+  ['pfld106_lite_if106.onnx', '3fb5598865cfce7edaddf6d45ad97cd815cf7b4fc70526c23ed7e162fd511ab7', 469775],
 ];
 export const INT8_CANDIDATES: readonly Int8Model[] = DERIVED.map(([fp32File, int8Sha256, int8Bytes]) => ({
   fp32File,

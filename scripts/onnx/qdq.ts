@@ -251,7 +251,9 @@ export function quantizeStaticQdq(fp32: Uint8Array, calibration: QdqCalibration)
     const { scales, values } = quantizeWeightsPerChannel(readFloatTensor(weight), channels);
     const zeros = new Int8Array(channels);
     const nodes: NodeProto[] = [];
-    const weightQ = `${conv.name}_weight`;
+    // Unnamed nodes (old exporters) are named after their output, which is unique.
+    const key = conv.name || `Conv_${conv.output![0]}`;
+    const weightQ = `${key}_weight`;
     added.push(makeTensor(`${weightQ}_quantized`, DataType.INT8, tensorDims(weight), values));
     added.push(makeTensor(`${weightQ}_scale`, DataType.FLOAT, [channels], scales));
     added.push(makeTensor(`${weightQ}_zero_point`, DataType.INT8, [channels], zeros));
@@ -259,7 +261,7 @@ export function quantizeStaticQdq(fp32: Uint8Array, calibration: QdqCalibration)
     const newInputs = [dequantized(inputName), `${weightQ}_dequantized`];
     if (biasName) {
       const bias = quantizeBias(readFloatTensor(initializers.get(biasName)!), params.get(inputName)!.scale, scales);
-      const biasQ = `${conv.name}_bias`;
+      const biasQ = `${key}_bias`;
       added.push(makeTensor(`${biasQ}_quantized`, DataType.INT32, [channels], bias.values));
       added.push(makeTensor(`${biasQ}_scale`, DataType.FLOAT, [channels], bias.scales));
       added.push(makeTensor(`${biasQ}_zero_point`, DataType.INT32, [channels], new Int32Array(channels)));
