@@ -120,6 +120,17 @@ describe('int8 QDQ quantizer', () => {
     expect(model.graph!.node!.filter((node) => node.opType === 'QuantizeLinear')).toHaveLength(2);
   });
 
+  test('unnamed nodes (old exporters) get unique quantized names and the model loads', async () => {
+    const unnamed = parseModel(fp32);
+    for (const node of unnamed.graph!.node!) node.name = '';
+    const bytes = serializeModel(unnamed);
+    const calibration = await calibrate(bytes, inputs.slice(0, 2));
+    const int8 = quantizeStaticQdq(bytes, calibration);
+    const names = parseModel(int8).graph!.node!.map((node) => node.name).filter(Boolean);
+    expect(new Set(names).size).toBe(names.length);
+    expect((await run(int8, inputs[0])).length).toBe(128);
+  });
+
   test('opset 12 → 13 moves Unsqueeze axes into an input and keeps the result', async () => {
     const model = parseModel(fp32);
     upgradeToOpset13(model);
