@@ -35,7 +35,7 @@ export const FACE_MODEL_INPUTS: readonly { file: string; side: number }[] = [
 // human_faceres_age_gender_desc.onnx is not here: its Conv weights are float16 initializers behind
 // Cast nodes, which this quantizer does not resolve (docs/int8.md).
 
-/** Every model with a committed calibration, in the order the report measures them. */
+/** Every model with a committed calibration: float file, sha256 and bytes its int8 derivation must give. */
 const DERIVED: readonly [string, string, number][] = [
   ['scrfd_2.5g_kps_dynhw.onnx', 'dd37a4011a5c0fad89c741daa013f3cdbf99e4ce3edb379aec463c4309fbdf5b', 924513],
   ['insightface_genderage_v1.onnx', '37a391e465be93df9a06e3db7c4dc70a8443098f01d56ce852847dfe65864a1f', 506569],
