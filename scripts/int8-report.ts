@@ -41,7 +41,7 @@ const base = loadConfig();
 
 function withDetector(config: FacekitConfig, modelFile: string, passes: 'pipeline' | '640'): FacekitConfig {
   const detector = passes === '640'
-    ? { ...config.detector, modelFile, maxInputSide: 640, closeUpPassSide: 0 }
+    ? { ...config.detector, modelFile, maxInputSide: 640 }
     : { ...config.detector, modelFile };
   return { ...config, detector };
 }
