@@ -21,3 +21,15 @@ test('in-process RSS plateaus: 80 distinct image sizes, peak ≤ 700 MB, second 
   const last = report.samples[report.samples.length - 1]!;
   expect(((last.rssMb - half.rssMb) / half.rssMb) * 100).toBeLessThan(PLATEAU_GROWTH_LIMIT_PERCENT);
 }, 15 * 60_000);
+
+test('npm start and the Lambda image run with the glibc malloc settings the soak measured', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { GLIBC_MALLOC_TUNING } = await import('../../scripts/soak.js');
+  const root = new URL('../../', import.meta.url);
+  const start = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const dockerfile = readFileSync(new URL('lambda/Dockerfile', root), 'utf8');
+  for (const [name, value] of Object.entries(GLIBC_MALLOC_TUNING)) {
+    expect(start).toContain(`${name}=${value} `);
+    expect(dockerfile).toMatch(new RegExp(`\\b${name}=${value}\\b`));
+  }
+});
