@@ -30,6 +30,7 @@ import { FacePipeline } from '../lambda/vision/pipeline.js';
 import { letterbox, nms, runScrfd } from '../lambda/vision/scrfd.js';
 import { getSession } from '../lambda/vision/session.js';
 import type { DetectOptions } from '../lambda/vision/types.js';
+import { GLIBC_MALLOC_TUNING, startServerBundle } from './soak.js';
 import { AP_MIN_CONFIDENCE, averagePrecision, EVAL_ROOT, loadEvalSet, PROJECT_ROOT, toBox, type GroundTruth, type ScoredBox } from './evaluation.js';
 
 const PORTRAIT = 'landmarks68/helen/3181052163_1.jpg';
@@ -146,17 +147,8 @@ async function runPortrait(iterations: number): Promise<{ faceppHttpP50Ms: numbe
   const photo = readFileSync(join(EVAL_ROOT, PORTRAIT));
   const config = loadConfig();
   const plain = await plainDetector(640, config.intraOpThreads);
-  const server = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/server/server.mjs')], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const { child: server, url } = await startServerBundle(GLIBC_MALLOC_TUNING);
   try {
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      server.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"url":"(http[^"]+)"/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    });
     const { body, contentType } = faceppMultipart(photo);
     const facepp = async (): Promise<number> => {
       const response = await fetch(`${url}/facepp/v3/detect`, { method: 'POST', headers: { 'content-type': contentType }, body });

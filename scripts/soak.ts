@@ -10,7 +10,7 @@
  * Options: --requests N (500) --every N (100) --target server|in-process|both (both) --json,
  * --no-malloc-tuning (without GLIBC_MALLOC_TUNING, to compare).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -115,44 +115,60 @@ async function imageSize(bytes: Buffer): Promise<string> {
   return `${width}x${height}`;
 }
 
-/** The local server bundle under `requests` sequential native requests. */
-export async function soakServer(options: SoakOptions): Promise<SoakReport> {
-  const sources = soakSources();
+/** Starts the local server bundle on a free loopback port; resolves with the process and its URL. */
+export async function startServerBundle(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/server/server.mjs')], {
-    env: { ...process.env, ...(options.mallocTuning === false ? {} : GLIBC_MALLOC_TUNING), PORT: '0', HOST: '127.0.0.1', ...options.env },
+    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  try {
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /"url":"(http[^"]+)"/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http[^"]+)"/.exec(output);
+      if (match) resolve(match[1]!);
     });
-    const started = performance.now();
-    const samples: SoakSample[] = [{ requests: 0, rssMb: rssMbOf(child.pid!) }];
-    const sizes = new Set<string>();
-    let failures = 0;
-    let peak = samples[0]!.rssMb;
-    for (let index = 0; index < options.requests; index++) {
-      const bytes = await soakImage(sources, index, options.requests);
-      sizes.add(await imageSize(bytes));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+/**
+ * The soak loop: request `index` sends the index-th image through `analyse` (false = failed), and
+ * the RSS of process `pid` is read after each request.
+ */
+async function soakLoop(target: SoakReport['target'], pid: number, options: SoakOptions, analyse: (bytes: Buffer) => Promise<boolean>): Promise<SoakReport> {
+  const sources = soakSources();
+  const started = performance.now();
+  const samples: SoakSample[] = [{ requests: 0, rssMb: rssMbOf(pid) }];
+  const sizes = new Set<string>();
+  let failures = 0;
+  let peak = samples[0]!.rssMb;
+  for (let index = 0; index < options.requests; index++) {
+    const bytes = await soakImage(sources, index, options.requests);
+    sizes.add(await imageSize(bytes));
+    if (!(await analyse(bytes))) failures++;
+    const rss = rssMbOf(pid);
+    peak = Math.max(peak, rss);
+    if ((index + 1) % options.every === 0) {
+      samples.push({ requests: index + 1, rssMb: rss });
+      process.stderr.write(`soak ${target}: ${index + 1} requests, RSS ${rss} MB\n`);
+    }
+  }
+  return summarise(target, samples, sizes, failures, started, Math.min(200, options.requests / 2), peak);
+}
+
+/** The local server bundle under `requests` sequential native requests. */
+export async function soakServer(options: SoakOptions): Promise<SoakReport> {
+  const { child, url } = await startServerBundle({ ...(options.mallocTuning === false ? {} : GLIBC_MALLOC_TUNING), ...options.env });
+  try {
+    return await soakLoop('server', child.pid!, options, async (bytes) => {
       const response = await fetch(`${url}/face_detection`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ img: bytes.toString('base64') }),
       });
       await response.arrayBuffer();
-      if (response.status !== 200) failures++;
-      const rss = rssMbOf(child.pid!);
-      peak = Math.max(peak, rss);
-      if ((index + 1) % options.every === 0) {
-        samples.push({ requests: index + 1, rssMb: rss });
-        process.stderr.write(`soak server: ${index + 1} requests, RSS ${rss} MB\n`);
-      }
-    }
-    return summarise('server', samples, sizes, failures, started, Math.min(200, options.requests / 2), peak);
+      return response.status === 200;
+    });
   } finally {
     child.kill('SIGTERM');
   }
@@ -177,28 +193,15 @@ async function runChild(options: SoakOptions): Promise<void> {
   const { loadConfig } = await import('../lambda/config.js');
   const { createRuntime, detect } = await import('../lambda/runtime.js');
   const runtime = await createRuntime(loadConfig());
-  const sources = soakSources();
-  const started = performance.now();
-  const samples: SoakSample[] = [{ requests: 0, rssMb: rssMbOf(process.pid) }];
-  const sizes = new Set<string>();
-  let failures = 0;
-  let peak = samples[0]!.rssMb;
-  for (let index = 0; index < options.requests; index++) {
-    const bytes = await soakImage(sources, index, options.requests);
-    sizes.add(await imageSize(bytes));
+  const report = await soakLoop('in-process', process.pid, options, async (bytes) => {
     try {
       await detect(runtime, { image: { kind: 'bytes', bytes, field: 'img' }, options: { landmarks106: true, genderAge: true, attributes: new Set() } });
+      return true;
     } catch {
-      failures++;
+      return false;
     }
-    const rss = rssMbOf(process.pid);
-    peak = Math.max(peak, rss);
-    if ((index + 1) % options.every === 0) {
-      samples.push({ requests: index + 1, rssMb: rss });
-      process.stderr.write(`soak in-process: ${index + 1} requests, RSS ${rss} MB\n`);
-    }
-  }
-  console.log(JSON.stringify(summarise('in-process', samples, sizes, failures, started, Math.min(200, options.requests / 2), peak)));
+  });
+  console.log(JSON.stringify(report));
 }
 
 export function formatSoak(report: SoakReport): string {
