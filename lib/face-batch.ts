@@ -1,7 +1,8 @@
 /**
  * FaceBatch: face analysis over an S3 prefix, at any scale, on Step Functions. Infrastructure only.
  *
- *   StartExecution {inputPrefix, outputPrefix, analysis?}
+ *   StartExecution {inputBucket, inputPrefix, outputBucket, outputPrefix, analysis?}
+ *     → checks the buckets and prefixes lie under the configured roots
  *     → Distributed Map: the S3 ListObjectsV2 item reader lists s3://<input bucket>/<inputPrefix>,
  *       the item batcher groups the objects ({Key, Size, …}) into batches,
  *     → each batch: the facekit image's batch handler (lambda/batch.ts) reads and analyses every
@@ -100,7 +101,7 @@ function checkPrefix(name: string, location: S3Prefix): void {
 }
 
 export class FaceBatch extends Construct {
-  /** The state machine: start it with {inputPrefix, outputPrefix, analysis?}. */
+  /** The state machine: start it with {inputBucket, inputPrefix, outputBucket, outputPrefix, analysis?}. */
   public readonly stateMachine: sfn.StateMachine;
   /** The function analysing one item batch (the facekit image, batch handler). */
   public readonly function: lambda.DockerImageFunction;
@@ -215,10 +216,40 @@ export class FaceBatch extends Construct {
       outputPath: '$.request',
     });
 
+    // The execution names its buckets and prefixes; refuse any outside the configured roots with a
+    // clear error (IAM would refuse them too, later and less plainly).
+    const inputBucketName = props.input.bucket.bucketName;
+    const outputBucketName = props.output.bucket.bucketName;
+    const outside = new sfn.Fail(this, 'OutsideConfiguredPrefixes', {
+      error: 'facekit.OutsideConfiguredPrefixes',
+      cause: `FaceBatch reads under s3://${inputBucketName}/${props.input.prefix} and writes under s3://${outputBucketName}/${props.output.prefix}: give {inputBucket, inputPrefix, outputBucket, outputPrefix} inside those`,
+    });
+    const checkLocations = new sfn.Choice(this, 'CheckLocations')
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.inputBucket'),
+          sfn.Condition.isPresent('$.inputPrefix'),
+          sfn.Condition.isPresent('$.outputBucket'),
+          sfn.Condition.isPresent('$.outputPrefix'),
+        ),
+        new sfn.Choice(this, 'CheckRoots')
+          .when(
+            sfn.Condition.and(
+              sfn.Condition.stringEquals('$.inputBucket', inputBucketName),
+              sfn.Condition.stringMatches('$.inputPrefix', `${props.input.prefix}*`),
+              sfn.Condition.stringEquals('$.outputBucket', outputBucketName),
+              sfn.Condition.stringMatches('$.outputPrefix', `${props.output.prefix}*`),
+            ),
+            defaults.next(merge).next(map),
+          )
+          .otherwise(outside),
+      )
+      .otherwise(outside);
+
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: logRemovalPolicy });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'facekit batch: analyse every image under an S3 prefix',
-      definitionBody: sfn.DefinitionBody.fromChainable(defaults.next(merge).next(map)),
+      definitionBody: sfn.DefinitionBody.fromChainable(checkLocations),
       // Execution data holds only keys and counts, never images; ALL also records map-run events.
       logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: tracing,
@@ -235,10 +266,10 @@ export class FaceBatch extends Construct {
     this.acknowledgeNagFindings(props, role, tracing);
   }
 
-  /** Lets `grantee` start executions (and read their status). */
+  /** Lets `grantee` start executions of this state machine, and follow or stop them (nothing else). */
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     const grant = this.stateMachine.grantStartExecution(grantee);
-    this.stateMachine.grantRead(grantee);
+    this.stateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution');
     return grant;
   }
 
