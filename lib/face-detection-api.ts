@@ -5,7 +5,7 @@
  * image-asset.ts; cdk-nag acknowledgements: nag-acknowledgements.ts; dashboard and alarms:
  * monitoring.ts.
  */
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Names } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -100,6 +100,8 @@ export class FaceDetectionApi extends Construct {
     // ---- API ------------------------------------------------------------------------------------
     const useApiKey = p.auth === FacekitAuth.API_KEY;
     this.api = new apigw.RestApi(this, 'Api', {
+      // API Gateway's CloudWatch metrics are keyed by this name: unique per stack and construct.
+      restApiName: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
       description: 'facekit face detection API',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       binaryMediaTypes: [...BINARY_MEDIA_TYPES],
