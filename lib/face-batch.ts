@@ -178,11 +178,15 @@ export class FaceBatch extends Construct {
 
     const map = new sfn.DistributedMap(this, 'AnalyseImages', {
       comment: 'List the input prefix, analyse batches of objects, list every batch result',
-      itemReader: new PrefixListItemReader({
-        bucket: props.input.bucket,
-        prefix: sfn.JsonPath.stringAt('$.inputPrefix'),
-        allowedPrefix: props.input.prefix,
-      }),
+      // Listing only keys under the input root: the s3:prefix condition key of s3:ListBucket.
+      itemReader: scopedTo(
+        new sfn.S3ObjectsItemReader({ bucket: props.input.bucket, prefix: sfn.JsonPath.stringAt('$.inputPrefix') }),
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [props.input.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': `${props.input.prefix}*` } },
+        }),
+      ),
       itemBatcher: new sfn.ItemBatcher({
         maxItemsPerBatch,
         // BatchInput takes paths with `.$` keys (rendered as given).
@@ -195,11 +199,14 @@ export class FaceBatch extends Construct {
       }),
       maxConcurrency,
       toleratedFailurePercentage,
-      resultWriterV2: new PrefixResultWriter({
-        bucket: props.output.bucket,
-        prefix: sfn.JsonPath.stringAt('$.outputPrefix'),
-        allowedPrefix: props.output.prefix,
-      }),
+      // The actions Step Functions documents for ResultWriter (multipart writes of large results).
+      resultWriterV2: scopedTo(
+        new sfn.ResultWriterV2({ bucket: props.output.bucket, prefix: sfn.JsonPath.stringAt('$.outputPrefix') }),
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+          resources: [outputObjects],
+        }),
+      ),
       resultPath: '$.map',
     });
     map.itemProcessor(analyseBatch);
@@ -302,53 +309,11 @@ export class FaceBatch extends Construct {
   }
 }
 
-interface PrefixScopedProps {
-  readonly bucket: s3.IBucket;
-  /** The prefix of an execution (a JSON path). */
-  readonly prefix: string;
-  /** The configured root every execution prefix must lie under (IAM). */
-  readonly allowedPrefix: string;
-}
-
 /**
- * The S3 ListObjectsV2 item reader, with `s3:ListBucket` limited to the configured root by the
- * `s3:prefix` condition key (CDK's reader grants listing the whole bucket).
+ * Replaces the S3 statements a Map item reader or result writer asks for (CDK's cover the whole
+ * bucket) with `statement`, scoped to the configured root.
  */
-class PrefixListItemReader extends sfn.S3ObjectsItemReader {
-  private readonly allowedPrefix: string;
-
-  constructor(props: PrefixScopedProps) {
-    super({ bucket: props.bucket, prefix: props.prefix });
-    this.allowedPrefix = props.allowedPrefix;
-  }
-
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    return [
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': `${this.allowedPrefix}*` } },
-      }),
-    ];
-  }
-}
-
-/** The Map result writer, with its S3 permissions limited to objects under the configured root. */
-class PrefixResultWriter extends sfn.ResultWriterV2 {
-  private readonly allowedPrefix: string;
-
-  constructor(props: PrefixScopedProps) {
-    super({ bucket: props.bucket, prefix: props.prefix });
-    this.allowedPrefix = props.allowedPrefix;
-  }
-
-  override providePolicyStatements(): iam.PolicyStatement[] {
-    // The actions Step Functions documents for ResultWriter (multipart writes of large results).
-    return [
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-        resources: [this.bucket!.arnForObjects(`${this.allowedPrefix}*`)],
-      }),
-    ];
-  }
+function scopedTo<T extends { providePolicyStatements(): iam.PolicyStatement[] }>(part: T, statement: iam.PolicyStatement): T {
+  part.providePolicyStatements = () => [statement];
+  return part;
 }
