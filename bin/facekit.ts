@@ -11,7 +11,7 @@ const app = new App();
 const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'Facekit';
 
 new FacekitStack(app, stackName, {
-  description: 'facekit: self-hosted face detection API (API Gateway + container-image Lambda)',
+  description: 'facekit: self-hosted face detection API (API Gateway + container-image Lambda) and batch over S3 prefixes (Step Functions)',
 });
 
 // cdk-nag 3.x is a policy-validation plugin (v2's Aspects/NagSuppressions API is gone); findings

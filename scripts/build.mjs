@@ -2,6 +2,7 @@
 /**
  * Builds the runtime bundles with esbuild (sharp and onnxruntime-node stay external: native code).
  *   dist/lambda/index.mjs + package.json   the bundle lambda/Dockerfile copies (`npm run build:lambda`)
+ *   dist/lambda/batch.mjs                  FaceBatch's handler, in the same image
  *   dist/server/server.mjs                 `npm start`
  *   dist/cli/facekit.mjs                   `facekit detect ...` (the package's bin; + its inference worker)
  *   dist/server/web/                       the web demo the local server serves at `/` (browser bundle)
@@ -18,6 +19,7 @@ const lambdaOnly = process.argv.includes('--lambda-only');
 
 const entries = [
   { entry: 'lambda/handler.ts', out: 'dist/lambda/index.mjs' },
+  { entry: 'lambda/batch.ts', out: 'dist/lambda/batch.mjs' },
   ...(lambdaOnly ? [] : [
     { entry: 'lambda/server.ts', out: 'dist/server/server.mjs' },
     { entry: 'lambda/vision/inference-worker.ts', out: 'dist/server/inference-worker.mjs' },

@@ -21,9 +21,13 @@ test('npx cdk synth succeeds without Docker or credentials and stages the image 
     expect(templateFile).toBeDefined();
     const template = JSON.parse(readFileSync(path.join(outdir, templateFile!), 'utf8')) as { Resources: Record<string, { Type: string; Properties?: any }> };
     const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.map((resource) => resource.Properties.PackageType)).toEqual(['Image']);
-    expect(functions[0].Properties.Environment.Variables.FACEKIT_S3_BUCKETS).toBe('photos-bucket');
+    // The API function and the FaceBatch function: one image, two handlers.
+    expect(functions.map((resource) => resource.Properties.PackageType)).toEqual(['Image', 'Image']);
+    const apiFunction = functions.find((resource) => resource.Properties.ImageConfig.Command[0] === 'index.handler');
+    expect(apiFunction?.Properties.Environment.Variables.FACEKIT_S3_BUCKETS).toBe('photos-bucket');
+    expect(Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(1);
     const assets = JSON.parse(readFileSync(path.join(outdir, `${templateFile!.replace('.template.json', '')}.assets.json`), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; dockerFile?: string } }> };
+    expect(Object.keys(assets.dockerImages)).toHaveLength(1);
     const image = Object.values(assets.dockerImages)[0];
     expect(image.source.dockerFile ?? 'Dockerfile').toMatch(/Dockerfile$/);
     expect(readdirSync(path.join(outdir, image.source.directory))).toContain('lambda');

@@ -11,7 +11,7 @@ import { jest } from '@jest/globals';
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FaceDetectionApi, type FaceDetectionApiProps } from '../../lib/face-detection-api.js';
+import { FaceDetectionApi, FacekitAuth, type FaceDetectionApiProps } from '../../lib/face-detection-api.js';
 import { FacekitStack } from '../../lib/facekit-stack.js';
 import { makeStack, newApp, removeOutdirs } from './synth.js';
 
@@ -44,7 +44,7 @@ function violations(stack: Stack) {
 
 const cases: Array<[string, (b: Record<string, s3.IBucket>) => FaceDetectionApiProps, string[]]> = [
   ['default props', () => ({}), ['AwsSolutions-COG4', 'AwsSolutions-APIG2', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]']],
-  ['apiKey mode with quota', () => ({ auth: 'apiKey', apiKeyQuotaLimit: 1000 }), ['AwsSolutions-COG4', 'AwsSolutions-APIG2', 'AwsSolutions-APIG4', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]']],
+  ['apiKey mode with quota', () => ({ auth: FacekitAuth.API_KEY, apiKeyQuotaLimit: 1000 }), ['AwsSolutions-COG4', 'AwsSolutions-APIG2', 'AwsSolutions-APIG4', 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]']],
   [
     'buckets, CI bucket, WAF off, tracing on, no account role',
     (b) => ({ sourceBuckets: [b.photos], ciBucket: b['ci-images'], wafEnabled: false, tracing: true, apiGatewayCloudWatchRole: false }),
@@ -53,6 +53,9 @@ const cases: Array<[string, (b: Record<string, s3.IBucket>) => FaceDetectionApiP
       'AwsSolutions-APIG2',
       'AwsSolutions-APIG3',
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'AwsSolutions-IAM5[Action::s3:List*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::photos/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::ci-images/*]',
     ],

@@ -6,13 +6,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { FaceDetectionApi, type FaceDetectionApiProps } from '../../lib/face-detection-api.js';
+import { FaceDetectionApi, FacekitAuth, type FaceDetectionApiProps } from '../../lib/face-detection-api.js';
 import { FACEKIT_ROUTES } from '../../lib/routes.js';
 import { decimalGreaterThanPatterns } from '../../lib/waf.js';
 import { makeStack, newApp, removeOutdirs } from './synth.js';
@@ -23,6 +24,14 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, any>
 
 const NATIVE_ROUTES = ['/face_detection', '/face-detection'];
 const NON_CI_ROUTES = FACEKIT_ROUTES.filter((r) => !r.requiresCiBucket);
+
+/** What `bucket.grantRead(fn)` grants (aws-cdk-lib's S3 read action set). */
+const GRANT_READ_ACTIONS = ['s3:GetBucket*', 's3:GetObject*', 's3:List*'];
+
+/** `arn:${Partition}:s3:::name` as CloudFormation renders it for an imported bucket. */
+function bucketArn(bucket: string): unknown {
+  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${bucket}`]] };
+}
 
 /** `arn:${Partition}:s3:::name/*` as CloudFormation renders it for an imported bucket. */
 function objectsArn(bucket: string): unknown {
@@ -314,17 +323,17 @@ describe('FaceDetectionApi with buckets, a CI bucket and non-default options', (
     for (const m of methods) expect(m.Properties!.AuthorizationType).toBe('AWS_IAM');
   });
 
-  test('exactly one S3 statement: s3:GetObject on the objects of each configured bucket', () => {
+  test('S3 access is bucket.grantRead: read actions only, on each configured bucket and its objects', () => {
     const s3Statements = allIamStatements(template).filter((s) => asList(s.Action).some((a) => a.toLowerCase().startsWith('s3:')));
     expect(s3Statements).toHaveLength(1);
     const [statement] = s3Statements as Array<Record<string, unknown>>;
     expect(Object.keys(statement).sort()).toEqual(['Action', 'Effect', 'Resource']);
-    expect(statement.Action).toBe('s3:GetObject');
+    expect(statement.Action).toEqual(GRANT_READ_ACTIONS);
     expect(statement.Effect).toBe('Allow');
-    // Order is CDK's (minimizePolicies sorts); the set must be exactly the three buckets' objects.
+    // Order is CDK's (minimizePolicies sorts); the set must be exactly the three buckets and their objects.
     const resources = statement.Resource as unknown[];
-    expect(resources).toHaveLength(3);
-    expect(resources).toEqual(expect.arrayContaining([objectsArn('photos-a'), objectsArn('photos-b'), objectsArn('ci-images')]));
+    expect(resources).toHaveLength(6);
+    expect(resources).toEqual(expect.arrayContaining(['photos-a', 'photos-b', 'ci-images'].flatMap((b) => [bucketArn(b), objectsArn(b)])));
   });
 
   test('function settings and environment follow the props', () => {
@@ -360,7 +369,7 @@ describe('FaceDetectionApi in apiKey mode', () => {
   let api: FaceDetectionApi;
   beforeAll(() => {
     const built = makeStack(() => ({
-      auth: 'apiKey',
+      auth: FacekitAuth.API_KEY,
       throttlingRateLimit: 20,
       throttlingBurstLimit: 40,
       apiKeyQuotaLimit: 100000,
@@ -434,10 +443,10 @@ describe('FaceDetectionApi prop validation', () => {
     ['memory 1000.5', () => ({ memorySize: 1000.5 }), /memorySize/],
     ['negative rate', () => ({ throttlingRateLimit: -1 }), /throttlingRateLimit must be a number >= 0/],
     ['negative burst', () => ({ throttlingBurstLimit: -5 }), /throttlingBurstLimit/],
-    ['quota without apiKey', () => ({ apiKeyQuotaLimit: 10 }), /apiKeyQuotaLimit needs auth: 'apiKey'/],
-    ['quota period without apiKey', () => ({ apiKeyQuotaPeriod: apigw.Period.DAY }), /apiKeyQuotaPeriod needs auth: 'apiKey'/],
-    ['quota period without limit', () => ({ auth: 'apiKey', apiKeyQuotaPeriod: apigw.Period.DAY }), /apiKeyQuotaPeriod needs apiKeyQuotaLimit/],
-    ['unknown auth', () => ({ auth: 'cognito' as never }), /auth must be 'iam' or 'apiKey'/],
+    ['quota without apiKey', () => ({ apiKeyQuotaLimit: 10 }), /apiKeyQuotaLimit needs auth: FacekitAuth.API_KEY/],
+    ['quota period without apiKey', () => ({ apiKeyQuotaPeriod: apigw.Period.DAY }), /apiKeyQuotaPeriod needs auth: FacekitAuth.API_KEY/],
+    ['quota period without limit', () => ({ auth: FacekitAuth.API_KEY, apiKeyQuotaPeriod: apigw.Period.DAY }), /apiKeyQuotaPeriod needs apiKeyQuotaLimit/],
+    ['unknown auth', () => ({ auth: 'cognito' as never }), /auth must be one of FacekitAuth.IAM, FacekitAuth.API_KEY/],
     ['reserved concurrency 0', () => ({ reservedConcurrency: 0 }), /reservedConcurrency/],
     ['WAF rate without WAF', () => ({ wafEnabled: false, wafRateLimit: 100 }), /wafRateLimit needs wafEnabled/],
     ['WAF rate 5', () => ({ wafRateLimit: 5 }), /wafRateLimit must be an integer in 10\.\./],
@@ -479,11 +488,11 @@ describe('decimalGreaterThanPatterns (WAF Content-Length rule)', () => {
 });
 
 describe('FaceDetectionApi with one source bucket', () => {
-  test('the S3 statement is exactly s3:GetObject on that bucket\'s objects', () => {
+  test('the S3 statement is exactly grantRead on that bucket', () => {
     const { stack } = makeStack((b) => ({ sourceBuckets: [b.photos], wafEnabled: false }), ['photos']);
     const template = Template.fromStack(stack);
     const s3Statements = allIamStatements(template).filter((s) => asList(s.Action).some((a) => a.toLowerCase().includes('s3:')));
-    expect(s3Statements).toEqual([{ Action: 's3:GetObject', Effect: 'Allow', Resource: objectsArn('photos') }]);
+    expect(s3Statements).toEqual([{ Action: GRANT_READ_ACTIONS, Effect: 'Allow', Resource: [bucketArn('photos'), objectsArn('photos')] }]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ FACEKIT_S3_BUCKETS: 'photos' }) },
     });
@@ -545,5 +554,48 @@ describe('image asset directory', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('grants', () => {
+  test('a KMS-encrypted source bucket: grantRead also lets the function decrypt with the bucket key', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Kms');
+    const bucket = new s3.Bucket(stack, 'Encrypted', { encryption: s3.BucketEncryption.KMS, enforceSSL: true });
+    new FaceDetectionApi(stack, 'FaceDetection', { sourceBuckets: [bucket], wafEnabled: false });
+    const template = Template.fromStack(stack);
+    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0];
+    const roleId = functionRoleLogicalId(template);
+    const kmsStatements = Object.values(template.findResources('AWS::IAM::Policy') as Resources)
+      .filter((p) => JSON.stringify(p.Properties!.Roles).includes(roleId))
+      .flatMap((p) => p.Properties!.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((s) => asList(s.Action).some((a) => a.startsWith('kms:')));
+    expect(kmsStatements).toEqual([{ Action: ['kms:Decrypt', 'kms:DescribeKey'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }]);
+  });
+
+  test('grantInvoke gives exactly execute-api:Invoke on every route of this stage', () => {
+    const { stack, api } = makeStack();
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    api.grantInvoke(caller);
+    const template = Template.fromStack(stack);
+    const apiId = Object.keys(template.findResources('AWS::ApiGateway::RestApi'))[0];
+    const stageId = Object.keys(template.findResources('AWS::ApiGateway::Stage'))[0];
+    const callerId = stack.getLogicalId(caller.node.defaultChild as CfnElement);
+    const callerPolicies = Object.values(template.findResources('AWS::IAM::Policy') as Resources)
+      .filter((p) => JSON.stringify(p.Properties!.Roles) === JSON.stringify([{ Ref: callerId }]));
+    expect(callerPolicies).toHaveLength(1);
+    const statements = callerPolicies[0].Properties!.PolicyDocument.Statement as Array<Record<string, unknown>>;
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toBe('execute-api:Invoke');
+    const resource = JSON.stringify(statements[0].Resource);
+    expect(resource).toContain(`{"Ref":"${apiId}"}`);
+    expect(resource).toContain(`{"Ref":"${stageId}"}`);
+    expect(resource).toMatch(/\/\*\/\*"\]\]\}$/); // …/<stage>/*/* : every method, every path
+  });
+
+  test('grantInvoke in API_KEY mode is refused: methods do not check IAM there', () => {
+    const { stack, api } = makeStack(() => ({ auth: FacekitAuth.API_KEY }));
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(() => api.grantInvoke(caller)).toThrow(/grantInvoke needs auth FacekitAuth.IAM/);
   });
 });
