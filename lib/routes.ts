@@ -60,7 +60,7 @@ export const FACEKIT_ROUTES: readonly FacekitRoute[] = [
   {
     method: 'POST', path: '/face_detection', dialect: 'native', tag: 'native',
     operationId: 'detectFaces', summary: 'Detect faces (AI Solution Kit Face Detection)',
-    description: 'JSON `{url}` or `{img}` (base64), exactly one. Faces with bounding box ratios, confidence, 106 landmarks, gender and age. facekit extensions: `attributes`, `max_faces`, `min_confidence`.',
+    description: 'JSON `{url}` or `{img}` (base64), exactly one. Faces with bounding box ratios, confidence, 106 landmarks, gender and age. facekit extensions: `attributes`, `max_faces`, `min_confidence`, `min_face_size` (smallest face in px: fewer, smaller detector passes).',
   },
   {
     method: 'POST', path: '/face-detection', dialect: 'native', tag: 'native',

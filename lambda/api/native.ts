@@ -14,7 +14,7 @@ import { clamp } from './dialect-utils.js';
 import { jsonResponse, type HttpRequest, type HttpResponse } from './http.js';
 
 /** Request fields this route knows; anything else is refused so typos don't pass silently. */
-const KNOWN_FIELDS = new Set(['url', 'img', 'attributes', 'max_faces', 'min_confidence']);
+const KNOWN_FIELDS = new Set(['url', 'img', 'attributes', 'max_faces', 'min_confidence', 'min_face_size']);
 
 export interface NativeState {
   /** Extension: attributes to add under `attributes` on each face. */
@@ -114,12 +114,15 @@ export const nativeDialect: Dialect<NativeState> = {
     const attributes = parseAttributes(body.attributes);
     const maxFaces = parseOptionalNumber(body.max_faces, 'max_faces', (value) => Number.isInteger(value) && value >= 1, 'an integer ≥ 1');
     const minConfidence = parseOptionalNumber(body.min_confidence, 'min_confidence', (value) => value > 0 && value <= 1, 'a number in (0, 1]');
+    // Extension: the smallest face (px) wanted; the detector plans fewer, smaller passes for larger values.
+    const minFaceSize = parseOptionalNumber(body.min_face_size, 'min_face_size', (value) => value >= 1 && value <= 4096, 'a number of pixels in [1, 4096]');
     const options: DetectOptions = {
       landmarks106: true,
       genderAge: true,
       attributes: new Set(attributes),
       ...(maxFaces !== undefined ? { maxFaces } : {}),
       ...(minConfidence !== undefined ? { minConfidence } : {}),
+      ...(minFaceSize !== undefined ? { minFaceSize } : {}),
     };
     return { detect: { image: imageInput(body), options }, state: { attributes } };
   },
