@@ -35,6 +35,30 @@ import { AP_MIN_CONFIDENCE, averagePrecision, EVAL_ROOT, loadEvalSet, PROJECT_RO
 
 const PORTRAIT = 'landmarks68/helen/3181052163_1.jpg';
 
+/**
+ * AWS Lambda prices (us-east-1, per GB-second of configured memory, and per request) and CPU share
+ * (1 vCPU per 1769 MB): https://aws.amazon.com/lambda/pricing/ and the Lambda developer guide
+ * ("Configuring memory"). The seed's cost page quotes $142.95 per 1 M images (1 s at 8 GB).
+ */
+const LAMBDA_PRICE_PER_GB_SECOND = { x86_64: 0.0000166667, arm64: 0.0000133334 } as const;
+const LAMBDA_PRICE_PER_REQUEST = 0.2 / 1e6;
+const LAMBDA_MB_PER_VCPU = 1769;
+const LAMBDA_MEMORY_SIZES_MB = [2048, 4096, 8192, 10240];
+
+/**
+ * Cost of 1 M images from measured mean seconds per image with 1 and 2 intra-op threads. With under
+ * two vCPUs a function gets the 1-thread time; with more, the 2-thread time (no further speed-up is
+ * assumed: this machine cannot measure beyond 2 cores). arm64 is priced at the x86 duration, which
+ * this machine cannot measure either.
+ */
+export function costPerMillion(secondsOneThread: number, secondsTwoThreads: number): { memoryMb: number; seconds: number; x86_64: number; arm64: number }[] {
+  return LAMBDA_MEMORY_SIZES_MB.map((memoryMb) => {
+    const seconds = memoryMb / LAMBDA_MB_PER_VCPU >= 2 ? secondsTwoThreads : secondsOneThread;
+    const price = (perGbSecond: number): number => Math.round((1e6 * ((memoryMb / 1024) * seconds * perGbSecond + LAMBDA_PRICE_PER_REQUEST)) * 100) / 100;
+    return { memoryMb, seconds, x86_64: price(LAMBDA_PRICE_PER_GB_SECOND.x86_64), arm64: price(LAMBDA_PRICE_PER_GB_SECOND.arm64) };
+  });
+}
+
 interface Configuration {
   readonly name: string;
   readonly threads?: number;
@@ -209,6 +233,12 @@ export async function main(): Promise<void> {
   for (const report of reports) console.log(`| ${report.name} | ${report.widerAp.toFixed(3)} | ${report.imagesPerSecond} | ${report.p50Ms} | ${report.p95Ms} | ${report.peakRssMb} |`);
   const plain1280 = reports.find((report) => report.name.includes('1280'))!;
   console.log(`\nfacekit default vs plain 1280²: ${(reports[0]!.imagesPerSecond / plain1280.imagesPerSecond).toFixed(2)}× the images/s, AP ${reports[0]!.widerAp.toFixed(3)} vs ${plain1280.widerAp.toFixed(3)}`);
+  const one = reports.find((report) => report.name === 'facekit default, 1 thread')!;
+  console.log('\ncost per 1 M images (detection, this image mix; Lambda us-east-1 prices; arm64 at the x86 duration):');
+  console.log('| Lambda memory | s / image | x86_64 $ | arm64 $ |\n|---|---|---|---|');
+  for (const row of costPerMillion(1 / one.imagesPerSecond, 1 / reports[0]!.imagesPerSecond)) {
+    console.log(`| ${row.memoryMb / 1024} GB | ${row.seconds.toFixed(3)} | ${row.x86_64.toFixed(2)} | ${row.arm64.toFixed(2)} |`);
+  }
   console.log(`close-up portrait (${PORTRAIT}): Face++ multipart request over HTTP p50 ${portrait.faceppHttpP50Ms} ms (${portrait.faceppFaces} face) vs plain 640² in-process p50 ${portrait.plain640P50Ms} ms`);
 }
 
