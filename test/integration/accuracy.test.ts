@@ -27,27 +27,54 @@ test('300-W close-ups: at most 10 % missed (measured 0/59) and 5-point NME ≤ 0
   expect(report.nme5).toBeLessThanOrEqual(0.08);
 }, 300_000);
 
-// UTKFace is held out from the gender fusion's fit (scripts/fit-gender-fusion.ts trains on WIDER FACE + CelebA).
+// Gender/age heads: fitted on the UTKFace training split (scripts/fit-heads.ts), which is disjoint
+// from these dev faces; nothing was chosen on dev. Measured figures: docs/accuracy.md.
 let fusedGenderReport: ReturnType<typeof evaluateGenderAge> | undefined;
 const fusedGender = () => (fusedGenderReport ??= evaluateGenderAge(pipeline, config));
 
-test('UTKFace gender accuracy ≥ 0.81 fused, ≥ 0.90 on ages ≥ 13 (measured 0.828 / 0.919; the issue asks 0.85, see docs/accuracy.md)', async () => {
+test('UTKFace dev, fitted heads: gender 0.844 overall, 0.578 under 13, 0.933 at 13+; age MAE 6.52; range covers 78 % at mean width 23.5 (measured)', async () => {
   expect(config.genderModel).toBe('fused');
   const report = await fusedGender();
   expect(report.noFace).toBeLessThanOrEqual(2);
-  expect(report.accuracy).toBeGreaterThanOrEqual(0.81);
-  expect(report.accuracyAdults).toBeGreaterThanOrEqual(0.90);
-  expect(report.ageMeanAbsoluteError).toBeLessThanOrEqual(9);
-}, 300_000);
+  expect(report.all.faces).toBeGreaterThanOrEqual(178);
+  expect(report.all.genderAccuracy).toBeGreaterThanOrEqual(0.83);
+  expect(report.children.genderAccuracy).toBeGreaterThanOrEqual(0.55);
+  expect(report.adults.genderAccuracy).toBeGreaterThanOrEqual(0.92);
+  expect(report.all.ageMeanAbsoluteError).toBeLessThanOrEqual(6.8);
+  expect(report.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.75);
+  expect(report.all.ageRangeMeanWidth).toBeLessThanOrEqual(25);
+}, 600_000);
 
-test('the fusion beats genderage alone on the held-out faces (genderage alone measured 0.783 / 0.867)', async () => {
+test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.30/1.1, 3-12 0.80/3.5, 13-19 1.00/6.5, 20-39 0.95/5.1, 40-59 0.95/5.8, 60+ 0.875/13.3)', async () => {
+  const { bands } = await fusedGender();
+  const expected = {
+    '0-2': { gender: 0.25, mae: 1.5 },
+    '3-12': { gender: 0.76, mae: 4 },
+    '13-19': { gender: 0.93, mae: 7.5 },
+    '20-39': { gender: 0.92, mae: 5.5 },
+    '40-59': { gender: 0.92, mae: 6.5 },
+    '60+': { gender: 0.85, mae: 14 },
+  } as const;
+  for (const [band, { gender, mae }] of Object.entries(expected)) {
+    const figures = bands[band as keyof typeof bands];
+    expect({ band, faces: figures.faces >= 15, gender: figures.genderAccuracy >= gender, mae: figures.ageMeanAbsoluteError <= mae })
+      .toEqual({ band, faces: true, gender: true, mae: true });
+  }
+}, 600_000);
+
+test('FACEKIT_GENDER_MODEL=genderage keeps working with its own fitted heads, and the fused heads beat it (genderage heads measured: gender 0.789, 0.896 at 13+; age MAE 7.28; range coverage 0.783)', async () => {
   const genderAgeConfig = loadConfig({ ...process.env, FACEKIT_THREADS: '2', FACEKIT_GENDER_MODEL: 'genderage' });
   const genderAgeOnly = await evaluateGenderAge(await FacePipeline.create(genderAgeConfig), genderAgeConfig);
   const fused = await fusedGender();
-  expect(genderAgeOnly.accuracy).toBeGreaterThanOrEqual(0.76);
-  expect(fused.accuracy - genderAgeOnly.accuracy).toBeGreaterThanOrEqual(0.03);
-  expect(fused.accuracyAdults - genderAgeOnly.accuracyAdults).toBeGreaterThanOrEqual(0.03);
-}, 600_000);
+  expect(genderAgeOnly.noFace).toBeLessThanOrEqual(2);
+  expect(genderAgeOnly.all.genderAccuracy).toBeGreaterThanOrEqual(0.77);
+  expect(genderAgeOnly.adults.genderAccuracy).toBeGreaterThanOrEqual(0.88);
+  expect(genderAgeOnly.all.ageMeanAbsoluteError).toBeLessThanOrEqual(7.6);
+  expect(genderAgeOnly.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.75);
+  expect(fused.all.genderAccuracy - genderAgeOnly.all.genderAccuracy).toBeGreaterThanOrEqual(0.03);
+  expect(fused.adults.genderAccuracy - genderAgeOnly.adults.genderAccuracy).toBeGreaterThanOrEqual(0.03);
+  expect(fused.all.ageMeanAbsoluteError).toBeLessThan(genderAgeOnly.all.ageMeanAbsoluteError);
+}, 900_000);
 
 test('no face on most negatives (measured 22 of 24 clean)', async () => {
   const report = await evaluateNegatives(pipeline, config);
