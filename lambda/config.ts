@@ -110,13 +110,13 @@ export interface FacekitConfig {
   /** Gender/age model on the aligned 112×112 crop (its age is always the reported age). */
   readonly genderAgeModelFile: string;
   /**
-   * How gender is decided. `fused`: genderage and FaceRes combined by fitted weights
-   * (vision/gender-fusion.ts), more accurate (UTKFace, docs/accuracy.md) for two more 224² model
-   * inputs per face. `genderage`: InsightFace genderage alone, faster.
+   * Which models feed the fitted gender/age heads (vision/age-gender-heads.ts). `fused`: genderage
+   * and FaceRes (one more 224² model input per face), more accurate (docs/accuracy.md).
+   * `genderage`: InsightFace genderage alone, faster.
    * Env: FACEKIT_GENDER_MODEL. @default 'fused'
    */
   readonly genderModel: GenderModel;
-  /** FaceRes model (square box crops, 224×224), used when genderModel is `fused`. */
+  /** FaceRes model (landmark-aligned 224×224 crop), used when genderModel is `fused`. */
   readonly faceResModelFile: string;
   readonly image: ImageLimits;
   readonly fetch: FetchConfig;
@@ -220,8 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       maxQueuedAnalyses: envNumber(env, 'FACEKIT_MAX_QUEUED', 64),
     },
     faceModelVersion: genderModel === 'fused'
-      ? 'facekit-1.1.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1+faceres)'
-      : 'facekit-1.1.0 (scrfd_2.5g_kps+pfld106_lite+genderage_v1)',
+      ? 'facekit-1.2.0 (scrfd_2.5g_kps planned+pfld106_lite+genderage_v1+faceres heads)'
+      : 'facekit-1.2.0 (scrfd_2.5g_kps planned+pfld106_lite+genderage_v1 heads)',
     ciBucket: env.FACEKIT_CI_BUCKET || undefined,
     faceppCredentials:
       env.FACEKIT_FACEPP_API_KEY && env.FACEKIT_FACEPP_API_SECRET

@@ -137,7 +137,7 @@ export function createLocalServer(router: Router, maxImageBytes: number, options
 /** What `npm start` prints: where the demo, the docs and every route are. */
 export function startupBanner(url: string): string {
   const routes = FACEKIT_ROUTES.filter((route) => route.dialect !== 'service')
-    .map((route) => `  ${route.method.padEnd(4)} ${url}${route.path}${route.whenQuery ? `?${route.whenQuery.name}=${route.whenQuery.values?.[0] ?? ''}` : ''}  (${route.summary})`);
+    .map((route) => `  ${route.method.padEnd(4)} ${url}${route.path}${route.whenQuery ? `?${route.whenQuery.name}=${route.whenQuery.values?.[0] ?? '…'}` : ''}  — ${route.summary}`);
   return [`facekit is listening on ${url}`, `  demo      ${url}/`, `  API docs  ${url}/docs`, `  health    ${url}/health`, ...routes, 'Ctrl-C stops it.'].join('\n');
 }
 

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lambda/config.js';
 import { FacePipeline } from '../lambda/vision/pipeline.js';
-import { ADULT_AGE, evaluateGenderAge, evaluateLandmarks, evaluateNegatives, evaluateWiderDetection, EVAL_ROOT } from './evaluation.js';
+import { ADULT_AGE, evaluateGenderAge, type GenderAgeFigures, evaluateLandmarks, evaluateNegatives, evaluateWiderDetection, EVAL_ROOT } from './evaluation.js';
 
 const { values } = parseArgs({ options: { 'max-side': { type: 'string' }, upscale: { type: 'string' }, 'min-face-size': { type: 'string' }, only: { type: 'string' } } });
 const base = loadConfig();
@@ -36,7 +36,13 @@ if (wanted('landmarks')) {
 }
 if (wanted('gender')) {
   const report = await evaluateGenderAge(pipeline, config);
-  console.log(`UTKFace gender accuracy ${fixed(report.accuracy)} (ages ≥ ${ADULT_AGE}: ${fixed(report.accuracyAdults)}, younger: ${fixed(report.accuracyChildren)}; gender model ${config.genderModel}; no face found in ${report.noFace}/${report.images}), age MAE ${report.ageMeanAbsoluteError.toFixed(1)} years`);
+  const line = (name: string, figures: GenderAgeFigures) =>
+    `  ${name.padEnd(6)} ${String(figures.faces).padStart(4)} faces  gender ${fixed(figures.genderAccuracy)}  age MAE ${figures.ageMeanAbsoluteError.toFixed(2)}  range coverage ${fixed(figures.ageRangeCoverage)}, mean width ${figures.ageRangeMeanWidth.toFixed(1)}`;
+  console.log(`UTKFace gender/age (gender model ${config.genderModel}; no face found in ${report.noFace}/${report.images}):`);
+  console.log(line('all', report.all));
+  console.log(line(`<${ADULT_AGE}`, report.children));
+  console.log(line(`≥${ADULT_AGE}`, report.adults));
+  for (const [band, figures] of Object.entries(report.bands)) console.log(line(band, figures));
 }
 if (wanted('negatives')) {
   const report = await evaluateNegatives(pipeline, config);

@@ -208,40 +208,80 @@ export async function evaluateLandmarks(pipeline: FacePipeline, config: FacekitC
   return { faces, missed, missRate: faces ? missed / faces : 0, nme5: found ? errorSum / found : NaN };
 }
 
+/** Age bands the gender/age figures are reported per (docs/accuracy.md): [from, to) in years. */
+export const AGE_BANDS = [
+  { name: '0-2', from: 0, to: 3 },
+  { name: '3-12', from: 3, to: 13 },
+  { name: '13-19', from: 13, to: 20 },
+  { name: '20-39', from: 20, to: 40 },
+  { name: '40-59', from: 40, to: 60 },
+  { name: '60+', from: 60, to: Infinity },
+] as const;
+
+/** Age from which a face counts as adult in the gender report (children's gender is much harder). */
+export const ADULT_AGE = 13;
+
+/** One labelled face and what the pipeline said about it (nothing when no face was found). */
+export interface GenderAgeOutcome {
+  readonly truth: { readonly gender: 'male' | 'female'; readonly age: number };
+  readonly predicted?: Pick<FaceAnalysis, 'gender' | 'age' | 'ageRange'>;
+}
+
+export interface GenderAgeFigures {
+  readonly faces: number;
+  readonly genderAccuracy: number;
+  readonly ageMeanAbsoluteError: number;
+  /** Share of faces whose ageRange holds the true age, and the ranges' mean width (high − low). */
+  readonly ageRangeCoverage: number;
+  readonly ageRangeMeanWidth: number;
+}
+
 export interface GenderReport {
   readonly images: number;
   readonly noFace: number;
-  readonly accuracy: number;
-  /** Accuracy on faces labelled ADULT_AGE or older, and on younger ones (children's gender is near chance for every model here). */
-  readonly accuracyAdults: number;
-  readonly accuracyChildren: number;
-  readonly ageMeanAbsoluteError: number;
+  readonly all: GenderAgeFigures;
+  readonly children: GenderAgeFigures;
+  readonly adults: GenderAgeFigures;
+  readonly bands: Readonly<Record<(typeof AGE_BANDS)[number]['name'], GenderAgeFigures>>;
 }
 
-/** Age from which a face counts as adult in the gender report. */
-export const ADULT_AGE = 13;
+/** Figures over the outcomes with a prediction (faces not found are counted apart, as noFace). */
+export function genderAgeFigures(outcomes: readonly GenderAgeOutcome[]): GenderAgeFigures {
+  const judged = outcomes.filter((outcome) => outcome.predicted?.gender);
+  const mean = (values: number[]) => (values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : NaN);
+  const aged = judged.filter((outcome) => outcome.predicted!.age !== undefined);
+  const ranged = judged.filter((outcome) => outcome.predicted!.ageRange);
+  return {
+    faces: judged.length,
+    genderAccuracy: mean(judged.map((outcome) => (outcome.predicted!.gender!.value === outcome.truth.gender ? 1 : 0))),
+    ageMeanAbsoluteError: mean(aged.map((outcome) => Math.abs(outcome.predicted!.age! - outcome.truth.age))),
+    ageRangeCoverage: mean(ranged.map(({ predicted, truth }) => (predicted!.ageRange!.low <= truth.age && truth.age <= predicted!.ageRange!.high ? 1 : 0))),
+    ageRangeMeanWidth: mean(ranged.map(({ predicted }) => predicted!.ageRange!.high - predicted!.ageRange!.low)),
+  };
+}
+
+export function genderAgeReport(images: number, outcomes: readonly GenderAgeOutcome[]): GenderReport {
+  const within = (from: number, to: number) => outcomes.filter((outcome) => outcome.truth.age >= from && outcome.truth.age < to);
+  return {
+    images,
+    noFace: outcomes.filter((outcome) => !outcome.predicted?.gender).length,
+    all: genderAgeFigures(outcomes),
+    children: genderAgeFigures(within(0, ADULT_AGE)),
+    adults: genderAgeFigures(within(ADULT_AGE, Infinity)),
+    bands: Object.fromEntries(AGE_BANDS.map((band) => [band.name, genderAgeFigures(within(band.from, band.to))])) as GenderReport['bands'],
+  };
+}
 
 export async function evaluateGenderAge(pipeline: FacePipeline, config: FacekitConfig): Promise<GenderReport> {
   const images = await loadEvalSet('age_gender');
-  let noFace = 0, ageErrorSum = 0, aged = 0;
-  const tally = { all: { judged: 0, correct: 0 }, adults: { judged: 0, correct: 0 }, children: { judged: 0, correct: 0 } };
+  const outcomes: GenderAgeOutcome[] = [];
   for (const image of images) {
     const truth = image.faces?.[0];
-    if (!truth?.gender) continue;
+    if (!truth?.gender || truth.age === undefined) continue;
     const { faces } = await pipeline.analyze(await loadEvalImage(image, config), { landmarks106: false, genderAge: true, attributes: new Set() });
-    const face = largest(faces);
-    if (!face?.gender) { noFace++; continue; }
-    const right = face.gender.value === truth.gender ? 1 : 0;
-    const groups = [tally.all, ...(truth.age === undefined ? [] : [truth.age >= ADULT_AGE ? tally.adults : tally.children])];
-    for (const group of groups) { group.judged++; group.correct += right; }
-    if (truth.age !== undefined && face.age !== undefined) { ageErrorSum += Math.abs(face.age - truth.age); aged++; }
+    outcomes.push({ truth: { gender: truth.gender, age: truth.age }, predicted: largest(faces) });
   }
-  const rate = (group: { judged: number; correct: number }) => (group.judged ? group.correct / group.judged : 0);
-  return {
-    images: images.length, noFace,
-    accuracy: rate(tally.all), accuracyAdults: rate(tally.adults), accuracyChildren: rate(tally.children),
-    ageMeanAbsoluteError: aged ? ageErrorSum / aged : NaN,
-  };
+  return genderAgeReport(images.length, outcomes);
 }
 
 export interface NegativesReport {

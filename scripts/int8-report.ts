@@ -126,7 +126,7 @@ async function reportFaceModels(iterations: number): Promise<void> {
   for (const genderAgeModelFile of ['insightface_genderage_v1.onnx', int8FileName('insightface_genderage_v1.onnx')]) {
     const config: FacekitConfig = { ...base, genderModel: 'genderage', genderAgeModelFile };
     const report = await evaluateGenderAge(await FacePipeline.create(config), config);
-    console.log(`gender/age ${genderAgeModelFile}: accuracy ${report.accuracy.toFixed(4)} (adults ${report.accuracyAdults.toFixed(4)}), age MAE ${report.ageMeanAbsoluteError.toFixed(3)} (${report.images} dev images, ${report.noFace} without a face)`);
+    console.log(`gender/age ${genderAgeModelFile}: accuracy ${report.all.genderAccuracy.toFixed(4)} (adults ${report.adults.genderAccuracy.toFixed(4)}), age MAE ${report.all.ageMeanAbsoluteError.toFixed(3)} (${report.images} dev images, ${report.noFace} without a face)`);
   }
   const images = await loadEvalSet('landmarks68');
   for (const landmarkModelFile of ['pfld106_lite_if106.onnx', int8FileName('pfld106_lite_if106.onnx')]) {

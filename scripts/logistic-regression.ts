@@ -1,7 +1,7 @@
 /**
  * Small-dimension L2-regularised logistic regression by Newton's method, with per-sample weights
- * (for class balancing). Used to fit the gender fusion (scripts/fit-gender-fusion.ts): a handful of
- * features, a few hundred samples, so a dense Newton step is exact and quick.
+ * (for class balancing). Used to fit the gender heads (scripts/fit-heads.ts): ~150 features, a few
+ * thousand samples, so a dense Newton step is exact and quick.
  */
 
 export interface LogisticFit {
@@ -67,19 +67,26 @@ export function fitLogisticRegression(features: readonly (readonly number[])[], 
   }
   const dimension = features[0].length + 1; // + bias
   const weights = new Array<number>(dimension).fill(0);
+  // Flat buffers, upper triangle only: the heads' fits have ~150 features and 6,400 faces.
+  const x = new Float64Array(dimension);
+  const hessianFlat = new Float64Array(dimension * dimension);
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
     const gradient = new Array<number>(dimension).fill(0);
-    const hessian = Array.from({ length: dimension }, () => new Array<number>(dimension).fill(0));
+    hessianFlat.fill(0);
     features.forEach((row, sample) => {
-      const x = [...row, 1];
+      for (let k = 0; k < dimension - 1; k++) x[k] = row[k];
+      x[dimension - 1] = 1;
       const probability = 1 / (1 + Math.exp(-logisticScore(weights, row)));
       const residual = sampleWeights[sample] * (probability - labels[sample]);
       const curvature = sampleWeights[sample] * probability * (1 - probability);
       for (let i = 0; i < dimension; i++) {
         gradient[i] += residual * x[i];
-        for (let j = 0; j < dimension; j++) hessian[i][j] += curvature * x[i] * x[j];
+        const scaled = curvature * x[i];
+        const offset = i * dimension;
+        for (let j = i; j < dimension; j++) hessianFlat[offset + j] += scaled * x[j];
       }
     });
+    const hessian = Array.from({ length: dimension }, (_, i) => Array.from({ length: dimension }, (_, j) => (j >= i ? hessianFlat[i * dimension + j] : hessianFlat[j * dimension + i])));
     for (let i = 0; i < dimension - 1; i++) {
       gradient[i] += l2 * weights[i];
       hessian[i][i] += l2;

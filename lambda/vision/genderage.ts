@@ -10,7 +10,7 @@ import { runFloat32 } from './session.js';
 import type { Point } from './types.js';
 
 export const GENDER_AGE_NORMALISATION: ChannelNormalisation = { mean: 0, std: 1, order: 'rgb' };
-const OUTPUT_WIDTH = 202;
+export const GENDER_AGE_OUTPUT_WIDTH = 202;
 const AGE_PAIRS = 100;
 
 export interface GenderAge {
@@ -20,22 +20,33 @@ export interface GenderAge {
   /** Male minus female logit: log(maleProbability / (1 − maleProbability)), the fusion's input. */
   readonly maleLogit: number;
   readonly age: number;
+  /** Expected count of "older than k" pairs, Σ σ(older − younger): the age without rounding. */
+  readonly ageExpectation: number;
 }
 
 /** Decodes one face's fc1 row: gender = argmax(fc1[0:2]) (1 = male); age = #pairs k with fc1[2+2k+1] > fc1[2+2k]. */
 export function decodeGenderAge(output: ArrayLike<number>, faceIndex: number): GenderAge {
-  const base = faceIndex * OUTPUT_WIDTH;
+  const base = faceIndex * GENDER_AGE_OUTPUT_WIDTH;
   const femaleLogit = output[base];
   const maleLogit = output[base + 1];
   const maleProbability = 1 / (1 + Math.exp(femaleLogit - maleLogit));
   let age = 0;
+  let ageExpectation = 0;
   for (let k = 0; k < AGE_PAIRS; k++) {
-    if (output[base + 2 + 2 * k + 1] > output[base + 2 + 2 * k]) age++;
+    const older = output[base + 2 + 2 * k + 1], younger = output[base + 2 + 2 * k];
+    if (older > younger) age++;
+    ageExpectation += 1 / (1 + Math.exp(younger - older));
   }
-  return { gender: maleLogit > femaleLogit ? 'male' : 'female', maleProbability, maleLogit: maleLogit - femaleLogit, age };
+  return { gender: maleLogit > femaleLogit ? 'male' : 'female', maleProbability, maleLogit: maleLogit - femaleLogit, age, ageExpectation };
 }
 
 export async function estimateGenderAge(session: ort.InferenceSession, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<GenderAge[]> {
+  const rows = await genderAgeOutputs(session, image, faces);
+  return rows.map((row) => decodeGenderAge(row, 0));
+}
+
+/** The raw fc1 row (GENDER_AGE_OUTPUT_WIDTH values) of each face. */
+export async function genderAgeOutputs(session: ort.InferenceSession, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<Float32Array[]> {
   if (faces.length === 0) return [];
   const slot = 3 * ALIGNED_SIZE * ALIGNED_SIZE;
   const tensor = new Float32Array(faces.length * slot);
@@ -45,7 +56,7 @@ export async function estimateGenderAge(session: ort.InferenceSession, image: Rg
   const outputs = await runFloat32(session, tensor, [faces.length, 3, ALIGNED_SIZE, ALIGNED_SIZE]);
   try {
     const data = outputs[session.outputNames[0]].data as Float32Array;
-    return faces.map((_, index) => decodeGenderAge(data, index));
+    return faces.map((_, index) => data.slice(index * GENDER_AGE_OUTPUT_WIDTH, (index + 1) * GENDER_AGE_OUTPUT_WIDTH));
   } finally {
     for (const output of Object.values(outputs)) output.dispose?.();
   }

@@ -5,11 +5,9 @@
 import type * as ort from 'onnxruntime-node';
 import type { FacekitConfig } from '../config.js';
 import type { FaceAnalyzer } from './analyzer.js';
+import { estimateGenderAndAge } from './age-gender-heads.js';
 import type { RgbImage } from '../image/types.js';
 import { attributesNeedingLandmarks106, computeAttributes, warmAttributeModels } from './attributes/index.js';
-import { estimateFaceResGender } from './faceres.js';
-import { fuseGender } from './gender-fusion.js';
-import { estimateGenderAge } from './genderage.js';
 import { boxArea } from './geometry.js';
 import { detectLandmarks106 } from './landmarks106.js';
 import { planDetection, type DetectionPlan, type ReliableRange } from './planner.js';
@@ -146,11 +144,7 @@ export class FacePipeline implements FaceAnalyzer {
     const landmarksMs = performance.now() - landmarksStarted;
 
     const genderAgeStarted = performance.now();
-    const genderAges = options.genderAge ? await estimateGenderAge(this.genderAge, image, analysed.map((face) => face.landmarks5)) : [];
-    const faceResLogits = options.genderAge && this.faceRes ? await estimateFaceResGender(this.faceRes, image, analysed.map((face) => face.box)) : [];
-    const genders = genderAges.map((genderAge, position) =>
-      this.faceRes ? fuseGender(genderAge.maleLogit, faceResLogits[position]) : { gender: genderAge.gender, maleProbability: genderAge.maleProbability },
-    );
+    const genderAges = options.genderAge ? await estimateGenderAndAge({ genderAge: this.genderAge, faceRes: this.faceRes }, image, analysed) : [];
     const genderAgeMs = performance.now() - genderAgeStarted;
 
     const attributesStarted = performance.now();
@@ -164,11 +158,10 @@ export class FacePipeline implements FaceAnalyzer {
       if (!analysedIndices.has(index)) return face;
       const position = analysedPosition++;
       const genderAge = genderAges[position];
-      const gender = genders[position];
       return {
         ...face,
         ...(options.landmarks106 ? { landmarks106: landmarks106[position] } : {}),
-        ...(genderAge ? { gender: { value: gender.gender, maleProbability: gender.maleProbability }, age: genderAge.age } : {}),
+        ...(genderAge ? { gender: { value: genderAge.gender, maleProbability: genderAge.maleProbability }, age: genderAge.age, ageRange: genderAge.ageRange } : {}),
         ...(attributes[position] ? { attributes: attributes[position] } : {}),
       };
     });

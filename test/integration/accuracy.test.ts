@@ -27,27 +27,54 @@ test('300-W close-ups: at most 10 % missed (measured 0/59) and 5-point NME ≤ 0
   expect(report.nme5).toBeLessThanOrEqual(0.08);
 }, 300_000);
 
-// UTKFace is held out from the gender fusion's fit (scripts/fit-gender-fusion.ts trains on WIDER FACE + CelebA).
+// Gender/age heads: fitted on the UTKFace training split (scripts/fit-heads.ts), which is disjoint
+// from these dev faces; nothing was chosen on dev. Measured figures: docs/accuracy.md.
 let fusedGenderReport: ReturnType<typeof evaluateGenderAge> | undefined;
 const fusedGender = () => (fusedGenderReport ??= evaluateGenderAge(pipeline, config));
 
-test('UTKFace gender accuracy ≥ 0.81 fused, ≥ 0.90 on ages ≥ 13 (measured 0.828 / 0.919; the issue asks 0.85, see docs/accuracy.md)', async () => {
+test('UTKFace dev, fitted heads: gender 0.867 overall, 0.622 under 13, 0.948 at 13+; age MAE 6.34; range covers 0.789 at mean width 23.5 (measured)', async () => {
   expect(config.genderModel).toBe('fused');
   const report = await fusedGender();
   expect(report.noFace).toBeLessThanOrEqual(2);
-  expect(report.accuracy).toBeGreaterThanOrEqual(0.81);
-  expect(report.accuracyAdults).toBeGreaterThanOrEqual(0.90);
-  expect(report.ageMeanAbsoluteError).toBeLessThanOrEqual(9);
-}, 300_000);
+  expect(report.all.faces).toBeGreaterThanOrEqual(178);
+  expect(report.all.genderAccuracy).toBeGreaterThanOrEqual(0.852);
+  expect(report.children.genderAccuracy).toBeGreaterThanOrEqual(0.592);
+  expect(report.adults.genderAccuracy).toBeGreaterThanOrEqual(0.933);
+  expect(report.all.ageMeanAbsoluteError).toBeLessThanOrEqual(6.59);
+  expect(report.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.759);
+  expect(report.all.ageRangeMeanWidth).toBeLessThanOrEqual(25.0);
+}, 600_000);
 
-test('the fusion beats genderage alone on the held-out faces (genderage alone measured 0.783 / 0.867)', async () => {
+test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.400/1.1, 3-12 0.800/3.5, 13-19 1.000/5.8, 20-39 0.950/5.2, 40-59 0.950/5.5, 60+ 0.925/12.9)', async () => {
+  const { bands } = await fusedGender();
+  const expected = {
+    '0-2': { gender: 0.35, mae: 1.6 },
+    '3-12': { gender: 0.75, mae: 4.0 },
+    '13-19': { gender: 0.95, mae: 6.3 },
+    '20-39': { gender: 0.9, mae: 5.7 },
+    '40-59': { gender: 0.9, mae: 6.0 },
+    '60+': { gender: 0.88, mae: 13.4 },
+  } as const;
+  for (const [band, { gender, mae }] of Object.entries(expected)) {
+    const figures = bands[band as keyof typeof bands];
+    expect({ band, faces: figures.faces >= 15, gender: figures.genderAccuracy >= gender, mae: figures.ageMeanAbsoluteError <= mae })
+      .toEqual({ band, faces: true, gender: true, mae: true });
+  }
+}, 600_000);
+
+test('FACEKIT_GENDER_MODEL=genderage keeps working with its own fitted heads, and the fused heads beat it (genderage heads measured: gender 0.789, 0.904 at 13+; age MAE 7.21; range coverage 0.767)', async () => {
   const genderAgeConfig = loadConfig({ ...process.env, FACEKIT_THREADS: '2', FACEKIT_GENDER_MODEL: 'genderage' });
   const genderAgeOnly = await evaluateGenderAge(await FacePipeline.create(genderAgeConfig), genderAgeConfig);
   const fused = await fusedGender();
-  expect(genderAgeOnly.accuracy).toBeGreaterThanOrEqual(0.76);
-  expect(fused.accuracy - genderAgeOnly.accuracy).toBeGreaterThanOrEqual(0.03);
-  expect(fused.accuracyAdults - genderAgeOnly.accuracyAdults).toBeGreaterThanOrEqual(0.03);
-}, 600_000);
+  expect(genderAgeOnly.noFace).toBeLessThanOrEqual(2);
+  expect(genderAgeOnly.all.genderAccuracy).toBeGreaterThanOrEqual(0.774);
+  expect(genderAgeOnly.adults.genderAccuracy).toBeGreaterThanOrEqual(0.889);
+  expect(genderAgeOnly.all.ageMeanAbsoluteError).toBeLessThanOrEqual(7.51);
+  expect(genderAgeOnly.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.737);
+  expect(fused.all.genderAccuracy - genderAgeOnly.all.genderAccuracy).toBeGreaterThanOrEqual(0.03);
+  expect(fused.adults.genderAccuracy - genderAgeOnly.adults.genderAccuracy).toBeGreaterThanOrEqual(0.03);
+  expect(fused.all.ageMeanAbsoluteError).toBeLessThan(genderAgeOnly.all.ageMeanAbsoluteError);
+}, 900_000);
 
 test('no face on most negatives (measured 22 of 24 clean)', async () => {
   const report = await evaluateNegatives(pipeline, config);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../lambda/config.js';
+import { FACEKIT_ROUTES } from '../../lib/routes.js';
 import { EVAL_DIR, REPO_ROOT, postJson, startLocalServer } from '../helpers/local-server.js';
 
 const run = promisify(execFile);
@@ -158,7 +159,8 @@ test('npm start lists its URLs; SIGINT lets the request in flight finish, stops 
   const server = await startLocalServer({ FACEKIT_TEST_ALLOW_LOOPBACK: 'true', FACEKIT_INFERENCE_WORKERS: '1' });
   try {
     for (const line of [`facekit is listening on ${server.url}`, `  demo      ${server.url}/`, `  API docs  ${server.url}/docs`, `  health    ${server.url}/health`,
-      `  POST ${server.url}/face_detection  (native)`, `  POST ${server.url}/facepp/v3/detect  (facepp)`, `  GET  ${server.url}/ci/{key}  (tencent-ci)`]) {
+      `  POST ${server.url}/face_detection  — Detect faces (AI Solution Kit Face Detection)`, `  POST ${server.url}/facepp/v3/detect  — Face++ Detect API v3`,
+      `  GET  ${server.url}/{proxy+}?ci-process=…  — ${FACEKIT_ROUTES.find((route) => route.path === '/{proxy+}')!.summary}`]) {
       expect(server.output().split('\n')).toContain(line);
     }
     const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));

@@ -1,0 +1,278 @@
+/**
+ * `npm run fit:heads`: fits the gender and age heads (lambda/vision/age-gender-heads.ts) on the
+ * UTKFace training split (../shared/train/age_gender.json, 6,400 faces, 800 per age band) and
+ * writes lambda/vision/heads/age-gender-heads.json. Nothing is chosen on dev.
+ *
+ * Features come from scripts/head-features.ts (the serving code, cached). Everything is
+ * deterministic: name-sorted faces, folds by position (index mod 5), no randomness, so a rerun on
+ * the same data and extractor writes the same bytes.
+ *
+ * Fused heads: the scalar features are z-scored; FaceRes's 1024-d descriptor enters as its leading
+ * principal components (PCA over all training faces: unsupervised, labels unused), z-scored too.
+ * Gender: class-balanced L2 logistic regression. Age: ridge regression on log(1 + age) (errors grow
+ * with age, so a log scale treats a baby's year like an adult's decade). The FaceRes crop margins,
+ * the component count and the penalties are picked by 5-fold cross-validation; the final heads are
+ * refitted on all faces and folded back onto the raw features (one weight per value) so serving is
+ * a dot product. The age range: quantiles of the cross-validated log-age residuals, symmetric in
+ * probability, the pair whose rounded ranges hold the true age for the 80 % of faces closest to.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DESCRIPTOR_FEATURE_NAME, FACERES_SUMMARY_FEATURE_NAMES, fusedFeatures, GENDER_AGE_FEATURE_NAMES, genderAgeFeatures,
+  agesFromLogAge, type AgeHead, type FittedHeads, type HeadSet, type LinearHead,
+} from '../lambda/vision/age-gender-features.js';
+import { FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, type FaceResOutput } from '../lambda/vision/faceres.js';
+import { decodeGenderAge, GENDER_AGE_OUTPUT_WIDTH } from '../lambda/vision/genderage.js';
+import { PROJECT_ROOT } from './evaluation.js';
+import {
+  EXTRACTED_MARGINS, FACE_RECORD_WIDTH, FEATURE_EXTRACTOR_VERSION, loadTrainLabels, RECORD_GENDER_AGE_OFFSET, recordViewOffset, trainDataHash, trainFeatures,
+} from './head-features.js';
+import { classBalancedWeights, fitLogisticRegression } from './logistic-regression.js';
+import { fitRidge, principalComponents, project } from './ridge-regression.js';
+
+export const HEADS_FILE = join(PROJECT_ROOT, 'lambda', 'vision', 'heads', 'age-gender-heads.json');
+const FOLDS = 5;
+/** Candidate FaceRes crop sets (indices into EXTRACTED_MARGINS): at most two crops, the cost of the old box-crop fusion. */
+const VIEW_SETS: readonly (readonly number[])[] = [[0], [1], [0, 1]];
+/** Descriptor components and penalties tried (penalties act on sums over ~5,000 faces). */
+const COMPONENT_COUNTS = [16, 32, 64];
+const GENDER_PENALTIES = [1, 10, 100];
+const AGE_PENALTIES = [1, 10, 100];
+/** Settings used while comparing crop sets. */
+const VIEW_SEARCH = { components: 32, genderPenalty: 10, agePenalty: 10 };
+/**
+ * Training faces used: the first 2,400 of head-features.ts's extraction order, i.e. 3 of every 8 faces
+ * of the name-sorted split (a uniform 3/8: ~300 per age band). Feature extraction ran at
+ * ~0.9 s per face on the shared 2-core machine, so the whole 6,400 did not fit the time available;
+ * FACEKIT_FIT_FACES=6400 refits on all of them (extracting the rest first).
+ */
+const DEFAULT_TRAIN_FACES = 2400;
+const TARGET_COVERAGE = 0.8;
+const CHILD_AGE = 13;
+
+const log = (line: string) => console.log(line);
+
+// ------------------------------------------------------------------------------------------------
+// Training faces, through the serving feature code
+
+interface Face { readonly male: number; readonly age: number; readonly genderAge: ReturnType<typeof decodeGenderAge>; readonly views: FaceResOutput[] }
+
+function facesFrom(records: Float32Array, labels: Awaited<ReturnType<typeof loadTrainLabels>>, indices: readonly number[]): Face[] {
+  const faces: Face[] = [];
+  // Name order (not extraction order), so the folds do not depend on how the cache was filled.
+  [...indices].sort((a, b) => a - b).forEach((index) => {
+    const label = labels[index];
+    const record = records.subarray(index * FACE_RECORD_WIDTH, (index + 1) * FACE_RECORD_WIDTH);
+    if (record[0] !== 1) return; // not extracted, or no face found (serving returns no gender then either)
+    const genderAge = decodeGenderAge(record.subarray(RECORD_GENDER_AGE_OFFSET, RECORD_GENDER_AGE_OFFSET + GENDER_AGE_OUTPUT_WIDTH), 0);
+    const views = EXTRACTED_MARGINS.map((_, view) => {
+      const offset = recordViewOffset(view);
+      return {
+        maleLogit: record[offset],
+        ageDistribution: record.slice(offset + 1, offset + 1 + FACERES_AGE_BINS),
+        descriptor: record.slice(offset + 1 + FACERES_AGE_BINS, offset + 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE),
+      };
+    });
+    faces.push({ male: label.gender === 'male' ? 1 : 0, age: label.age, genderAge, views });
+  });
+  return faces;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Design matrices: z-scored scalars (+ z-scored descriptor components)
+
+interface Design {
+  readonly rows: number[][];
+  /** Maps a fitted (z-space) weight vector + bias back onto the raw feature values. */
+  readonly toRaw: (fitted: readonly number[]) => LinearHead;
+}
+
+function zScores(columns: readonly number[][]): { means: number[]; scales: number[] } {
+  const means = columns.map((column) => column.reduce((sum, value) => sum + value, 0) / column.length);
+  const scales = columns.map((column, k) => Math.sqrt(column.reduce((sum, value) => sum + (value - means[k]) ** 2, 0) / column.length) || 1);
+  return { means, scales };
+}
+
+function design(raw: readonly Float64Array[], scalarCount: number, pca?: ReturnType<typeof principalComponents>, components = 0): Design {
+  const scalars = raw.map((row) => Array.from(row.subarray(0, scalarCount)));
+  const projected = pca ? raw.map((row) => project(pca, row.subarray(scalarCount)).slice(0, components)) : raw.map(() => []);
+  const columns = Array.from({ length: scalarCount + components }, (_, k) => raw.map((_, i) => (k < scalarCount ? scalars[i][k] : projected[i][k - scalarCount])));
+  const { means, scales } = zScores(columns);
+  const rows = raw.map((_, i) => [...scalars[i], ...projected[i]].map((value, k) => (value - means[k]) / scales[k]));
+  const toRaw = (fitted: readonly number[]): LinearHead => {
+    const width = scalarCount + (pca ? FACERES_DESCRIPTOR_SIZE : 0);
+    const weights = new Float64Array(width);
+    let bias = fitted[fitted.length - 1];
+    for (let k = 0; k < scalarCount + components; k++) {
+      const slope = fitted[k] / scales[k];
+      bias -= slope * means[k];
+      if (k < scalarCount) { weights[k] += slope; continue; }
+      // Component c of (d − mean): Σ u_c·d − u_c·mean.
+      const component = pca!.components[k - scalarCount];
+      for (let j = 0; j < FACERES_DESCRIPTOR_SIZE; j++) {
+        weights[scalarCount + j] += slope * component[j];
+        bias -= slope * component[j] * pca!.mean[j];
+      }
+    }
+    return { weights: Array.from(weights), bias };
+  };
+  return { rows, toRaw };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Cross-validation
+
+const inFold = (index: number, fold: number) => index % FOLDS === fold;
+
+function fitGender(rows: readonly number[][], faces: readonly Face[], penalty: number): number[] {
+  const labels = faces.map((face) => face.male);
+  return fitLogisticRegression(rows, labels, { l2: penalty, sampleWeights: classBalancedWeights(labels) }).weights;
+}
+const fitAge = (rows: readonly number[][], faces: readonly Face[], penalty: number) => fitRidge(rows, faces.map((face) => Math.log1p(face.age)), { l2: penalty });
+const score = (weights: readonly number[], row: readonly number[]) => row.reduce((sum, value, k) => sum + weights[k] * value, weights[row.length]);
+
+/** Out-of-fold scores of a fitter. */
+function crossValidated(rows: readonly number[][], faces: readonly Face[], fit: (rows: number[][], faces: Face[]) => number[]): number[] {
+  const scores = new Array<number>(rows.length).fill(0);
+  for (let fold = 0; fold < FOLDS; fold++) {
+    const train = rows.map((_, i) => i).filter((i) => !inFold(i, fold));
+    const weights = fit(train.map((i) => rows[i] as number[]), train.map((i) => faces[i]));
+    rows.forEach((row, i) => { if (inFold(i, fold)) scores[i] = score(weights, row); });
+  }
+  return scores;
+}
+
+interface GenderFigures { readonly all: number; readonly children: number; readonly adults: number }
+function genderFigures(scores: readonly number[], faces: readonly Face[]): GenderFigures {
+  const rate = (keep: (face: Face) => boolean) => {
+    const chosen = faces.map((face, i) => ({ face, i })).filter(({ face }) => keep(face));
+    return chosen.filter(({ face, i }) => (scores[i] > 0 ? 1 : 0) === face.male).length / chosen.length;
+  };
+  return { all: rate(() => true), children: rate((face) => face.age < CHILD_AGE), adults: rate((face) => face.age >= CHILD_AGE) };
+}
+const ageMae = (scores: readonly number[], faces: readonly Face[]) => faces.reduce((sum, face, i) => sum + Math.abs(agesFromLogAge(scores[i], { low: 0, high: 0 }).age - face.age), 0) / faces.length;
+
+/** Residual quantile at probability p (linear interpolation between order statistics). */
+function quantile(sorted: readonly number[], p: number): number {
+  const position = p * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+}
+
+/** The symmetric residual quantile pair whose rounded ranges cover closest to TARGET_COVERAGE (out-of-fold). */
+function calibrateInterval(scores: readonly number[], faces: readonly Face[]): { interval: AgeHead['interval']; coverage: number; width: number } {
+  const residuals = faces.map((face, i) => Math.log1p(face.age) - scores[i]).sort((a, b) => a - b);
+  let best: { interval: AgeHead['interval']; coverage: number; width: number } | undefined;
+  for (let tail = 0.02; tail <= 0.2 + 1e-9; tail += 0.0025) {
+    const interval = { low: Math.min(0, quantile(residuals, tail)), high: Math.max(0, quantile(residuals, 1 - tail)) };
+    let covered = 0, width = 0;
+    scores.forEach((value, i) => {
+      const { ageRange } = agesFromLogAge(value, interval);
+      if (ageRange.low <= faces[i].age && faces[i].age <= ageRange.high) covered++;
+      width += ageRange.high - ageRange.low;
+    });
+    const candidate = { interval, coverage: covered / faces.length, width: width / faces.length };
+    if (!best || Math.abs(candidate.coverage - TARGET_COVERAGE) < Math.abs(best.coverage - TARGET_COVERAGE)) best = candidate;
+  }
+  return best!;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+const round = (value: number, digits = 4) => Number(value.toFixed(digits));
+
+async function main(): Promise<void> {
+  const labels = await loadTrainLabels();
+  const dataHash = trainDataHash(labels);
+  const limit = Number(process.env.FACEKIT_FIT_FACES ?? DEFAULT_TRAIN_FACES);
+  const { records, indices } = await trainFeatures(labels, limit, log);
+  const faces = facesFrom(records, labels, indices);
+  log(`training faces: ${indices.length} extracted, ${faces.length} with a face found (${faces.filter((face) => face.male).length} male, ${faces.filter((face) => face.age < CHILD_AGE).length} under ${CHILD_AGE}); data sha256 ${dataHash}`);
+
+  // genderage-only heads: three features, no descriptor.
+  const genderAgeRaw = faces.map((face) => Float64Array.from(genderAgeFeatures(face.genderAge)));
+  const genderAgeDesign = design(genderAgeRaw, GENDER_AGE_FEATURE_NAMES.length);
+  const genderAgeGenderScores = crossValidated(genderAgeDesign.rows, faces, (rows, part) => fitGender(rows, part, 1));
+  const genderAgeAgeScores = crossValidated(genderAgeDesign.rows, faces, (rows, part) => fitAge(rows, part, 1));
+  const genderAgeInterval = calibrateInterval(genderAgeAgeScores, faces);
+  const genderAgeCv = { gender: genderFigures(genderAgeGenderScores, faces), ageMae: ageMae(genderAgeAgeScores, faces), ...genderAgeInterval };
+  log(`genderage heads CV: gender ${JSON.stringify(genderAgeCv.gender)}, age MAE ${genderAgeCv.ageMae.toFixed(2)}, range coverage ${genderAgeCv.coverage.toFixed(3)} width ${genderAgeCv.width.toFixed(1)}`);
+
+  // Fused heads: crop set first (fixed settings), then components and penalties.
+  const rawFor = (views: readonly number[]) => faces.map((face) => fusedFeatures(face.genderAge, views.map((view) => face.views[view])));
+  const scalarCount = GENDER_AGE_FEATURE_NAMES.length + FACERES_SUMMARY_FEATURE_NAMES.length;
+  const maxComponents = Math.max(...COMPONENT_COUNTS);
+  let chosen: { views: readonly number[]; raw: Float64Array[]; pca: ReturnType<typeof principalComponents>; accuracy: number } | undefined;
+  for (const views of VIEW_SETS) {
+    const raw = rawFor(views);
+    const pca = principalComponents(raw.map((row) => row.subarray(scalarCount)), maxComponents);
+    const { rows } = design(raw, scalarCount, pca, VIEW_SEARCH.components);
+    const genderScores = crossValidated(rows, faces, (part, partFaces) => fitGender(part, partFaces, VIEW_SEARCH.genderPenalty));
+    const ageScores = crossValidated(rows, faces, (part, partFaces) => fitAge(part, partFaces, VIEW_SEARCH.agePenalty));
+    const figures = genderFigures(genderScores, faces);
+    log(`  margins ${views.map((view) => EXTRACTED_MARGINS[view]).join('+')}: CV gender ${figures.all.toFixed(4)} (<${CHILD_AGE} ${figures.children.toFixed(3)}, ≥${CHILD_AGE} ${figures.adults.toFixed(3)}), age MAE ${ageMae(ageScores, faces).toFixed(3)}`);
+    // Ties go to the earlier (fewer-crop) set.
+    if (!chosen || figures.all > chosen.accuracy) chosen = { views, raw, pca, accuracy: figures.all };
+  }
+  const { views, raw, pca } = chosen!;
+
+  let genderChoice: { components: number; penalty: number; scores: number[]; accuracy: number } | undefined;
+  let ageChoice: { components: number; penalty: number; scores: number[]; mae: number } | undefined;
+  for (const components of COMPONENT_COUNTS) {
+    const { rows } = design(raw, scalarCount, pca, components);
+    for (const penalty of GENDER_PENALTIES) {
+      const scores = crossValidated(rows, faces, (part, partFaces) => fitGender(part, partFaces, penalty));
+      const accuracy = genderFigures(scores, faces).all;
+      log(`  gender, ${components} components, L2 ${penalty}: CV accuracy ${accuracy.toFixed(4)}`);
+      if (!genderChoice || accuracy > genderChoice.accuracy) genderChoice = { components, penalty, scores, accuracy };
+    }
+    for (const penalty of AGE_PENALTIES) {
+      const scores = crossValidated(rows, faces, (part, partFaces) => fitAge(part, partFaces, penalty));
+      const mae = ageMae(scores, faces);
+      log(`  age, ${components} components, L2 ${penalty}: CV MAE ${mae.toFixed(3)}`);
+      if (!ageChoice || mae < ageChoice.mae) ageChoice = { components, penalty, scores, mae };
+    }
+  }
+  const genderDesign = design(raw, scalarCount, pca, genderChoice!.components);
+  const ageDesign = design(raw, scalarCount, pca, ageChoice!.components);
+  const fusedInterval = calibrateInterval(ageChoice!.scores, faces);
+  const fusedCv = { gender: genderFigures(genderChoice!.scores, faces), ageMae: ageChoice!.mae, ...fusedInterval };
+  log(`fused heads CV: gender ${JSON.stringify(fusedCv.gender)}, age MAE ${fusedCv.ageMae.toFixed(2)}, range coverage ${fusedCv.coverage.toFixed(3)} width ${fusedCv.width.toFixed(1)}`);
+
+  const cvSummary = (cv: typeof fusedCv) => ({
+    genderAccuracy: round(cv.gender.all), genderAccuracyUnder13: round(cv.gender.children), genderAccuracy13AndOver: round(cv.gender.adults),
+    ageMae: round(cv.ageMae, 3), ageRangeCoverage: round(cv.coverage), ageRangeMeanWidth: round(cv.width, 2),
+  });
+  const heads: FittedHeads = {
+    about: {
+      fittedBy: 'npm run fit:heads (scripts/fit-heads.ts)',
+      trainingData: 'UTKFace aligned crops, training split age_gender.json (800 faces per age band 0-2, 3-12, 13-19, 20-29, 30-39, 40-49, 50-59, 60+), disjoint from the dev split',
+      trainingDataSha256: dataHash,
+      trainingFaces: faces.length,
+      featureExtractor: FEATURE_EXTRACTOR_VERSION,
+      licence: 'Fitted on UTKFace, which is licensed for non-commercial research only: these weights inherit that restriction.',
+      crossValidation: {
+        folds: FOLDS,
+        fused: { ...cvSummary(fusedCv), faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]), genderComponents: genderChoice!.components, genderL2: genderChoice!.penalty, ageComponents: ageChoice!.components, ageL2: ageChoice!.penalty },
+        genderage: cvSummary(genderAgeCv),
+      },
+    },
+    fused: {
+      features: [...GENDER_AGE_FEATURE_NAMES, ...FACERES_SUMMARY_FEATURE_NAMES, DESCRIPTOR_FEATURE_NAME],
+      faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]),
+      gender: genderDesign.toRaw(fitGender(genderDesign.rows, faces, genderChoice!.penalty)),
+      age: { ...ageDesign.toRaw(fitAge(ageDesign.rows, faces, ageChoice!.penalty)), interval: fusedInterval.interval },
+    },
+    genderage: {
+      features: [...GENDER_AGE_FEATURE_NAMES],
+      gender: genderAgeDesign.toRaw(fitGender(genderAgeDesign.rows, faces, 1)),
+      age: { ...genderAgeDesign.toRaw(fitAge(genderAgeDesign.rows, faces, 1)), interval: genderAgeInterval.interval },
+    },
+  };
+  await writeFile(HEADS_FILE, `${JSON.stringify(heads)}\n`);
+  log(`wrote ${HEADS_FILE}`);
+}
+
+await main();
