@@ -18,10 +18,11 @@ export interface ReliableRange {
 }
 
 /**
- * Allowed canvas sides (multiples of SCRFD's stride 32). Steps of ≤ 25 % keep the zero padding
- * small; 9 sides give at most 81 shapes.
+ * Allowed canvas sides (multiples of SCRFD's stride 32): steps of 160 up to 640, then 128, so a
+ * large canvas wastes at most one 128-px band on zero padding (the fine pass of a 1024×678 photo:
+ * 1536×1024, not 1536×1152); 11 sides give at most 121 shapes.
  */
-export const SCRFD_INPUT_SIDES = [160, 320, 480, 640, 800, 960, 1152, 1344, 1536] as const;
+export const SCRFD_INPUT_SIDES = [160, 320, 480, 640, 768, 896, 1024, 1152, 1280, 1408, 1536] as const;
 
 /** The smallest allowed side that holds `pixels`, or the largest side. */
 export function bucketSide(pixels: number, sides: readonly number[] = SCRFD_INPUT_SIDES): number {
