@@ -17,7 +17,7 @@ import type {
 } from '../vision/types.js';
 import { bodyLimitsFor, parseBody } from './body.js';
 import type { Dialect, DialectContext, ParsedRequest } from './dialect.js';
-import { boxIou, elapsedMs, grownBox, largestFirst, randomHex, RequestNotes, roundInt, roundTo, toPercentages } from './dialect-utils.js';
+import { elapsedMs, largestFirst, randomHex, RequestNotes, roundInt, roundTo, toPercentages } from './dialect-utils.js';
 import { faceppLandmarks, type LandmarkLevel } from './facepp-landmarks.js';
 import { jsonResponse, type HttpRequest, type HttpResponse } from './http.js';
 
@@ -57,16 +57,8 @@ export interface FaceppState {
   readonly landmarkLevel?: LandmarkLevel;
   /** Requested return_attributes names, in request order, without duplicates. */
   readonly attributes: readonly string[];
-  /** face_rectangle as passed: returned unchanged as the one face. */
-  readonly faceRectangle?: Box;
 }
 
-/**
- * face_rectangle: detection runs on the rectangle grown by this fraction of its size on every side
- * (a detector needs some context around a face that fills its input); the detected face that
- * overlaps the rectangle most is the one analysed.
- */
-const FACE_RECTANGLE_CONTEXT = 0.5;
 
 /** The image field chosen by parse, for `<param>` in image error codes. */
 const imageFieldNotes = new RequestNotes<string>();
@@ -156,7 +148,7 @@ async function parse(request: HttpRequest, context: DialectContext): Promise<Par
     genderAge,
     attributes: pipelineAttributes,
     ...(calculateAll ? {} : { analyzeLargest: FACEPP_ANALYZED_FACES }),
-    ...(region ? { region: grownBox(region, FACE_RECTANGLE_CONTEXT) } : {}),
+    ...(region ? { givenFaces: [region] } : {}),
     // Face++ Detect v3: a face's square side is "no less than 1/48 of the short side of image,
     // and no less than 48 pixels": smaller faces are never returned.
     minFaceSize: FACEPP_MIN_FACE_PX,
@@ -164,7 +156,7 @@ async function parse(request: HttpRequest, context: DialectContext): Promise<Par
   };
   return {
     detect: { image, options },
-    state: { ...(landmarkLevel ? { landmarkLevel } : {}), attributes: attributeNames, ...(region ? { faceRectangle: region } : {}) },
+    state: { ...(landmarkLevel ? { landmarkLevel } : {}), attributes: attributeNames },
   };
 }
 
@@ -321,23 +313,11 @@ function formatFace(face: FaceAnalysis, state: FaceppState): Record<string, unkn
   return formatted;
 }
 
-/**
- * Documented: with face_rectangle, "the face rectangle will be the same as you passed" and nothing
- * outside it is returned: one face, the given rectangle, analysed from the detected face that
- * overlaps it most (no landmarks or attributes when no face is found there).
- */
-function givenRectangleFace(faces: readonly FaceAnalysis[], rectangle: Box): FaceAnalysis {
-  const best = faces
-    .map((face) => ({ face, overlap: boxIou(face.box, rectangle) }))
-    .filter(({ overlap }) => overlap > 0)
-    .sort((a, b) => b.overlap - a.overlap)[0]?.face;
-  return best ? { ...best, box: rectangle } : { box: rectangle, score: 0, landmarks5: [] };
-}
-
 function format(result: DetectResult, parsed: ParsedRequest<FaceppState>, _request: HttpRequest, context: DialectContext): HttpResponse {
-  const { faceRectangle } = parsed.state;
-  // Largest first, so the faces that were analysed (the 5 largest) come first, as in Face++.
-  const ordered = faceRectangle ? [givenRectangleFace(result.faces, faceRectangle)] : largestFirst(result.faces);
+  // Largest first, so the faces that were analysed (the 5 largest) come first, as in Face++. With
+  // face_rectangle the one face is that rectangle, analysed as given ("the face rectangle will be
+  // the same as you passed", API reference): nothing was detected.
+  const ordered = largestFirst(result.faces);
   const faces = ordered.map((face) => formatFace(face, parsed.state));
   return jsonResponse(200, {
     request_id: faceppRequestId(context),

@@ -20,6 +20,14 @@ export const FIRST_PASS_SCALE = 1.1;
 /** Pass 2 crop side relative to the larger extent of the pass-1 points. */
 export const SECOND_PASS_SCALE = 1.2;
 
+/** 2d106 indices of the detector's 5 points: pupils (image left, right), nose tip, mouth corners. */
+export const FIVE_POINTS_IN_106 = [38, 88, 86, 52, 61] as const;
+
+/** The detector's 5-point layout taken from 106 points (for faces given, not detected). */
+export function fivePointsFrom106(points: readonly Point[]): Point[] {
+  return FIVE_POINTS_IN_106.map((index) => points[index]!);
+}
+
 /** A square crop: centre and side in image pixels. */
 export interface SquareCrop {
   readonly centreX: number;

@@ -9,7 +9,7 @@ import { estimateGenderAndAge } from './age-gender-heads.js';
 import type { RgbImage } from '../image/types.js';
 import { attributesNeedingLandmarks106, computeAttributes, warmAttributeModels } from './attributes/index.js';
 import { boxArea } from './geometry.js';
-import { detectLandmarks106 } from './landmarks106.js';
+import { detectLandmarks106, fivePointsFrom106 } from './landmarks106.js';
 import { planDetection, type DetectionPlan, type ReliableRange } from './planner.js';
 import { nms, placeRegion, runScrfd, type Candidate } from './scrfd.js';
 import { getSession, type SessionSettings } from './session.js';
@@ -117,13 +117,19 @@ export class FacePipeline implements FaceAnalyzer {
     return wanted ? faces.filter((face) => Math.max(face.box.width, face.box.height) >= plan.smallestFace) : faces;
   }
 
+  /** Boxes the caller says are faces: each kept as given, its 5 points from its 106 points. */
+  private async givenFaces(image: RgbImage, boxes: readonly Box[]): Promise<DetectedFace[]> {
+    const landmarks = await detectLandmarks106(this.landmarks, image, boxes);
+    return boxes.map((box, index) => ({ box, score: 1, landmarks5: fivePointsFrom106(landmarks[index]!) }));
+  }
+
   /** Sessions are shared by the process and live as long as it does. */
   async close(): Promise<void> {}
 
   /** The whole analysis a request asked for. */
   async analyze(image: RgbImage, options: DetectOptions): Promise<{ faces: FaceAnalysis[]; timings: PipelineTimings }> {
     const started = performance.now();
-    let detected = await this.detect(image, options);
+    let detected = options.givenFaces ? await this.givenFaces(image, options.givenFaces) : await this.detect(image, options);
     if (options.maxFaces !== undefined) {
       const keep = largestIndices(detected, options.maxFaces);
       detected = detected.filter((_, index) => keep.has(index));

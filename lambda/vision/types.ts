@@ -39,8 +39,13 @@ export interface DetectOptions {
   readonly maxFaces?: number;
   /** Overrides the detector score threshold (e.g. 0.02 for AP measurement). */
   readonly minConfidence?: number;
-  /** Detect only inside this region (Face++ face_rectangle); faces outside are dropped. */
+  /** Detect only inside this region; faces outside are dropped. */
   readonly region?: Box;
+  /**
+   * Analyse exactly these boxes as the faces (Face++ face_rectangle): no detection runs, each box
+   * is returned unchanged with score 1 and its 5 points taken from its 106 points.
+   */
+  readonly givenFaces?: readonly Box[];
   /** Compute the 106 landmarks. */
   readonly landmarks106: boolean;
   /** Compute gender and age. */

@@ -357,12 +357,21 @@ describe('the documentation\'s own requests', () => {
     const { face_rectangle: detected } = answer.faces[0];
     const passed = `${detected.top + 5},${detected.left - 5},${detected.width + 10},${detected.height}`;
     const { stdout: withRectangle } = await run('curl', ['-sS', '-X', 'POST', `${server.url}/facepp/v3/detect`, '-F', 'api_key=k', '-F', 'api_secret=s',
-      '-F', `image_file=@${PORTRAIT_FILE}`, '-F', `face_rectangle=${passed}`, '-F', 'return_attributes=gender']);
+      '-F', `image_file=@${PORTRAIT_FILE}`, '-F', `face_rectangle=${passed}`, '-F', 'return_attributes=gender', '-F', 'return_landmark=2']);
     const given = JSON.parse(withRectangle);
     expect(given.face_num).toBe(1);
-    const [top, left, width, height] = passed.split(',').map(Number);
+    const [top, left, width, height] = passed.split(',').map(Number) as [number, number, number, number];
     expect(given.faces[0].face_rectangle).toEqual({ top, left, width, height });
     expect(given.faces[0].attributes.gender.value).toBe('Male');
+    // Analysed as the face it was given: its 106 points lie on that rectangle (± a tenth of its size).
+    const points = Object.values(given.faces[0].landmark) as { x: number; y: number }[];
+    expect(points).toHaveLength(106);
+    for (const point of points) {
+      expect(point.x).toBeGreaterThanOrEqual(left - width / 10);
+      expect(point.x).toBeLessThanOrEqual(left + width * 1.1);
+      expect(point.y).toBeGreaterThanOrEqual(top - height / 10);
+      expect(point.y).toBeLessThanOrEqual(top + height * 1.1);
+    }
   });
 });
 

@@ -123,15 +123,14 @@ describe('Face++ dialect: parse', () => {
     expect(none.detect.options.genderAge).toBe(false);
   });
 
-  it('calculate_all=1 analyses every face; face_rectangle becomes the detection region', async () => {
+  it('calculate_all=1 analyses every face; face_rectangle is the one face, analysed as given (no detection)', async () => {
     const parsed = await faceppDialect.parse(
       urlencodedRequest(PATH, { ...KEYS, image_url: 'https://e.com/a.jpg', calculate_all: '1', face_rectangle: '70,80,100,120' }),
       context,
     );
     expect(parsed.detect.options.analyzeLargest).toBeUndefined();
-    // Detection looks at the rectangle with half its size of context on every side.
-    expect(parsed.detect.options.region).toEqual({ x: 30, y: 10, width: 200, height: 240 });
-    expect(parsed.state.faceRectangle).toEqual({ x: 80, y: 70, width: 100, height: 120 });
+    expect(parsed.detect.options.region).toBeUndefined();
+    expect(parsed.detect.options.givenFaces).toEqual([{ x: 80, y: 70, width: 100, height: 120 }]);
   });
 
   it('parses face_rectangle strictly', () => {

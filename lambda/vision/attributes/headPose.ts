@@ -20,6 +20,7 @@ import { getSession, runFloat32, type SessionSettings } from '../session.js';
 import type { HeadPose, Point } from '../types.js';
 import { squareAroundBox, squareCropTransform, type AttributeFace } from './common.js';
 import { warpAffineToTensor } from '../geometry.js';
+import { FIVE_POINTS_IN_106 } from '../landmarks106.js';
 
 export const HEAD_POSE_MODEL_FILES = ['headpose_fsanet_1x1.onnx', 'headpose_fsanet_var.onnx'] as const;
 export const HEAD_POSE_INPUT_SIZE = 64;
@@ -81,8 +82,9 @@ export async function runHeadPose(
 
 const RADIANS_TO_DEGREES = 180 / Math.PI;
 /** 2d106 indices: pupils, nose tip, mouth corners, contour points at eye/nose height. */
+const [leftPupil, rightPupil, noseTip, mouthLeft, mouthRight] = FIVE_POINTS_IN_106;
 const LANDMARK = {
-  leftPupil: 38, rightPupil: 88, noseTip: 86, mouthLeft: 52, mouthRight: 61,
+  leftPupil, rightPupil, noseTip, mouthLeft, mouthRight,
   leftContour: [9, 10, 11, 12], rightContour: [25, 26, 27, 28],
 } as const;
 /** Degrees of yaw per unit of nose offset (nose-to-contour-midline / contour half-width). */
