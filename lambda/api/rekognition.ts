@@ -3,7 +3,7 @@
  * `X-Amz-Target: RekognitionService.DetectFaces`, so `new RekognitionClient({ endpoint:
  * '<api>/rekognition' })` works unchanged. Field names, enums and ranges follow the SDK's own types
  * (@aws-sdk/client-rekognition, dist-types/models) and the Rekognition API reference (DetectFaces,
- * FaceDetail). Attributes no model here computes (Beard, Mustache; Quality.Brightness; the
+ * FaceDetail). Attributes no model here computes (Beard, Mustache; the
  * Confidence of Smile and EyeDirection) are left out, never invented: see docs/api.md.
  */
 import { FacekitError, type ErrorCode } from '../errors.js';
@@ -248,8 +248,10 @@ export function formatFaceDetail(face: FaceAnalysis, width: number, height: numb
   }
   detail.Landmarks = landmarks(face, width, height);
   if (attributes.headPose) detail.Pose = { Roll: attributes.headPose.roll, Yaw: attributes.headPose.yaw, Pitch: attributes.headPose.pitch };
-  // Brightness: no model here measures it (omitted); Sharpness is the blur measure inverted.
-  if (attributes.blur) detail.Quality = { Sharpness: (1 - attributes.blur.value) * PERCENT };
+  // Sharpness is the blur measure inverted; Brightness the face crop's mean luma (0..100).
+  if (attributes.blur) {
+    detail.Quality = { ...(attributes.brightness !== undefined ? { Brightness: attributes.brightness } : {}), Sharpness: (1 - attributes.blur.value) * PERCENT };
+  }
   detail.Confidence = face.score * PERCENT;
   if (fields.has('FACE_OCCLUDED') && attributes.mask !== undefined && attributes.glasses && attributes.mouthStatus && attributes.eyeStatus) {
     // Documented: eyes, nose or mouth covered (mask, dark glasses, hands...): the likeliest such cover.

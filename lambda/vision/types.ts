@@ -119,6 +119,11 @@ export interface FaceAttributes {
   readonly headPose?: HeadPose;
   /** 0..1, higher = blurrier; `threshold` marks "too blurry for recognition". */
   readonly blur?: { readonly value: number; readonly threshold: number };
+  /**
+   * 0..100, mean BT.601 luma of the face crop scaled from 0..255 (100 = white): measured with `blur`
+   * from the same pixels (Rekognition's Quality.Brightness).
+   */
+  readonly brightness?: number;
   /** 0..100, higher = better suited to face comparison. */
   readonly quality?: { readonly value: number; readonly threshold: number };
   /** "left" / "right" are the image's left and right. */

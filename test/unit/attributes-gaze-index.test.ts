@@ -128,9 +128,11 @@ describe('attribute selection', () => {
     const image: RgbImage = { data, width: 64, height: 64 };
     const face = { box: { x: 8, y: 8, width: 48, height: 48 }, landmarks5: [] };
     const [attributes] = await computeAttributes(image, [face], new Set(['blur']), { modelDir: '/nonexistent', intraOpThreads: 1 });
-    expect(Object.keys(attributes)).toEqual(['blur']);
+    expect(Object.keys(attributes)).toEqual(['blur', 'brightness']);
     expect(attributes.blur!.value).toBeGreaterThanOrEqual(0);
     expect(attributes.blur!.value).toBeLessThanOrEqual(1);
+    expect(attributes.brightness).toBeGreaterThanOrEqual(0);
+    expect(attributes.brightness).toBeLessThanOrEqual(100);
     await expect(computeAttributes(image, [face], new Set(['emotion']), { modelDir: '/nonexistent', intraOpThreads: 1 })).rejects.toThrow(/cannot be read/);
     expect(await computeAttributes(image, [], new Set(['emotion']), { modelDir: '/nonexistent', intraOpThreads: 1 })).toEqual([]);
   });

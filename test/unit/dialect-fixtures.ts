@@ -65,6 +65,7 @@ export const FULL_ATTRIBUTES: FaceAttributes = {
   smile: { value: 72.34567, threshold: 50 },
   headPose: { yaw: -12.3456789, pitch: 35.5, roll: -190 },
   blur: { value: 0.123456, threshold: 0.5 },
+  brightness: 43.21,
   quality: { value: 81.23456, threshold: 70.1 },
   eyeStatus: {
     left: { state: { open: 0.7, closed: 0.2, occluded: 0.1 }, glasses: { none: 0.6, eyeglasses: 0.3, sunglasses: 0.1 } },

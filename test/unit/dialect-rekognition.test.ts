@@ -84,7 +84,7 @@ describe('Rekognition dialect: format', () => {
     expect(detail.Emotions[0]).toEqual({ Type: 'HAPPY', Confidence: expect.closeTo(60, 6) });
     expect(detail.Emotions.map((emotion: { Type: string }) => emotion.Type).sort()).toEqual(['ANGRY', 'CALM', 'DISGUSTED', 'FEAR', 'HAPPY', 'SAD', 'SURPRISED']);
     expect(detail.Pose).toEqual({ Roll: -190, Yaw: -12.3456789, Pitch: 35.5 });
-    expect(detail.Quality).toEqual({ Sharpness: expect.closeTo(87.6544, 6) });
+    expect(detail.Quality).toEqual({ Brightness: expect.closeTo(43.21, 6), Sharpness: expect.closeTo(87.6544, 6) });
     expect(detail.EyeDirection.Yaw).toBeCloseTo((Math.atan2(0.0117, 0.97) * 180) / Math.PI, 6);
     expect(detail.EyeDirection.Pitch).toBeGreaterThan(0); // the gaze vectors point up (y < 0)
     expect(detail.Beard).toBeUndefined();

@@ -131,7 +131,10 @@ export async function computeAttributes(
       attributes.smile = { value: smileIntensity(emotions[index].happy, shape), threshold: SMILE_THRESHOLD };
     }
     if (poses && wanted.has('headPose')) attributes.headPose = poses[index];
-    if (pixels && wanted.has('blur')) attributes.blur = { value: pixels[index].blur, threshold: BLUR_THRESHOLD };
+    if (pixels && wanted.has('blur')) {
+      attributes.blur = { value: pixels[index].blur, threshold: BLUR_THRESHOLD };
+      attributes.brightness = (pixels[index].meanGray / 255) * 100;
+    }
     if (pixels && poses && wanted.has('quality')) {
       attributes.quality = { value: faceQuality(pixels[index], poses[index], face.box), threshold: QUALITY_THRESHOLD };
     }
