@@ -191,8 +191,18 @@ async function main(): Promise<void> {
   const recorder = timingRecorder(requestObserver({ logger }));
   const router = createRouter(runtime, { log: recorder.log });
   const server = createLocalServer(router, config.image.maxBytes, { demo: loadDemoAssets(new URL('./web/', import.meta.url)), timings: recorder.take });
-  // Handlers before the listening line: a supervisor that signals as soon as it reads that line
-  // (npm, a test, systemd) must find them installed, or Node's default action kills the process.
+  try {
+    await listen(server, port, host);
+  } catch (error) {
+    console.error(`facekit: cannot start: ${(error as Error).message}`);
+    await runtime.analyzer.close();
+    process.exit(1);
+  }
+  const address = server.address();
+  const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
+  console.log(startupBanner(url));
+  logger.info('listening', { url, modelDir: config.modelDir });
+
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     // A second Ctrl-C does not wait for the drain.
@@ -206,17 +216,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  try {
-    await listen(server, port, host);
-  } catch (error) {
-    console.error(`facekit: cannot start: ${(error as Error).message}`);
-    await runtime.analyzer.close();
-    process.exit(1);
-  }
-  const address = server.address();
-  const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
-  console.log(startupBanner(url));
-  logger.info('listening', { url, modelDir: config.modelDir });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
