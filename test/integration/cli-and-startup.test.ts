@@ -206,6 +206,9 @@ test('killing the `npm start` process stops the server too (npm passes SIGTERM t
       if (match) { clearTimeout(timer); resolve(match[1]); }
     });
   });
+  // An answer first: the server installs its signal handlers right after printing the listening
+  // line, and a signal that lands in between meets Node's default action (a race under load).
+  await fetch(`${url}/health`).then((response) => response.text());
   // 'close': npm has exited and so has every process holding its output pipes (the node server).
   const closed = new Promise<void>((resolve) => npm.once('close', () => resolve()));
   npm.kill('SIGTERM');
