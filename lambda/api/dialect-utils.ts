@@ -6,23 +6,9 @@ import { randomBytes, randomInt } from 'node:crypto';
 
 import type { HttpRequest } from './http.js';
 import { boxArea } from '../vision/geometry.js';
-import type { Box, FaceAnalysis } from '../vision/types.js';
+import type { FaceAnalysis } from '../vision/types.js';
 
 export { boxArea };
-
-/** Intersection over union of two boxes, 0..1. */
-export function boxIou(a: Box, b: Box): number {
-  const width = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const height = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (width <= 0 || height <= 0) return 0;
-  const intersection = width * height;
-  return intersection / (boxArea(a) + boxArea(b) - intersection);
-}
-
-/** The box grown by `fraction` of its width/height on every side. */
-export function grownBox(box: Box, fraction: number): Box {
-  return { x: box.x - box.width * fraction, y: box.y - box.height * fraction, width: box.width * (1 + 2 * fraction), height: box.height * (1 + 2 * fraction) };
-}
 
 /** Faces ordered by box area, largest first (ties keep the pipeline's score order). */
 export function largestFirst(faces: readonly FaceAnalysis[]): FaceAnalysis[] {
