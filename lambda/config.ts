@@ -8,6 +8,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Detector resampling choices: 'exact' (InsightFace's cv2 INTER_LINEAR) or a libvips kernel (https://sharp.pixelplumbing.com/api-resize). */
+export const DETECTOR_RESAMPLINGS = ['exact', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
+export type DetectorResampling = (typeof DETECTOR_RESAMPLINGS)[number];
+
 export interface DetectorConfig {
   /** SCRFD-2.5g with keypoints, dynamic input height/width. */
   readonly modelFile: string;
@@ -22,8 +26,9 @@ export interface DetectorConfig {
    */
   readonly maxInputSide: number;
   /**
-   * Largest enlargement of the image for the finest pass (small faces need pixels; past this the
-   * cost grows faster than the faces found). Env: FACEKIT_DETECTOR_UPSCALE. @default 1.5
+   * Largest enlargement of the image for the finest pass (small faces need pixels, but WIDER dev AP
+   * is flat from 1.1× to 1.5× while the cost grows with the square: docs/performance.md's sweep).
+   * Env: FACEKIT_DETECTOR_UPSCALE. @default 1.25
    */
   readonly maxUpscale: number;
   /**
@@ -34,6 +39,12 @@ export interface DetectorConfig {
   readonly minFaceSize: number;
   /** Candidates kept per pass before NMS, highest scores first. @default 750 */
   readonly preNmsTopK: number;
+  /**
+   * How a pass resizes the image: 'exact' (cv2.resize INTER_LINEAR in JavaScript, as InsightFace)
+   * or a libvips kernel (sharp, native). Chosen by measured WIDER dev AP and speed
+   * (docs/performance.md). Env: FACEKIT_DETECTOR_RESAMPLING. @default 'exact'
+   */
+  readonly resampling: DetectorResampling;
 }
 
 export interface ImageLimits {
@@ -191,9 +202,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       scoreThreshold: envNumber(env, 'FACEKIT_MIN_CONFIDENCE', 0.5),
       nmsIouThreshold: 0.4,
       maxInputSide: envNumber(env, 'FACEKIT_DETECTOR_MAX_SIDE', 1536),
-      maxUpscale: envNumber(env, 'FACEKIT_DETECTOR_UPSCALE', 1.5),
+      maxUpscale: envNumber(env, 'FACEKIT_DETECTOR_UPSCALE', 1.25),
       minFaceSize: envNumber(env, 'FACEKIT_MIN_FACE_SIZE', 10),
       preNmsTopK: 750,
+      resampling: envChoice(env, 'FACEKIT_DETECTOR_RESAMPLING', DETECTOR_RESAMPLINGS, 'exact'),
     },
     landmarkModelFile: 'pfld106_lite_if106.onnx',
     genderAgeModelFile: 'insightface_genderage_v1.onnx',

@@ -23,7 +23,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../lambda/config.js';
+import { loadConfig, type DetectorConfig } from '../lambda/config.js';
 import { decodeImage } from '../lambda/image/decode.js';
 import type { RgbImage } from '../lambda/image/types.js';
 import { FacePipeline } from '../lambda/vision/pipeline.js';
@@ -64,6 +64,8 @@ interface Configuration {
   readonly threads?: number;
   /** facekit's pipeline with these request options... */
   readonly facekit?: Pick<DetectOptions, 'minFaceSize' | 'minFaceShortSideFraction' | 'maxFaces'>;
+  /** ...and these detector settings instead of the defaults (settings compared in the same run). */
+  readonly detector?: Partial<DetectorConfig>;
   /** ...or the plain single-pass pipeline at this square size. */
   readonly plainSide?: number;
 }
@@ -71,6 +73,8 @@ interface Configuration {
 export const CONFIGURATIONS: readonly Configuration[] = [
   { name: 'facekit default', facekit: {} },
   { name: 'facekit default, 1 thread', facekit: {}, threads: 1 },
+  { name: 'facekit, enlargement 1.5× (the previous default)', facekit: {}, detector: { maxUpscale: 1.5 } },
+  { name: 'facekit, libvips linear resize', facekit: {}, detector: { resampling: 'linear' } },
   { name: 'facekit, Face++ planning (≥ 48 px, ≥ 1/48 short side)', facekit: { minFaceSize: 48, minFaceShortSideFraction: 1 / 48 } },
   { name: 'facekit, largest face only (Youtu mode=1, CI max-face-num=1)', facekit: { maxFaces: 1 } },
   { name: 'seed pipeline: SCRFD-2.5g, one 736² pass', plainSide: 736 },
@@ -96,7 +100,7 @@ type Detector = (image: RgbImage) => Promise<ScoredBox[]>;
 /** The plain InsightFace-style detector: one square letterbox pass, no planner. */
 export async function plainDetector(side: number, threads: number): Promise<Detector> {
   const config = loadConfig();
-  const session = await getSession(config.detector.modelFile, { modelDir: config.modelDir, intraOpThreads: threads });
+  const session = await getSession(config.detector.modelFile, { modelDir: config.modelDir, intraOpThreads: threads, memoryArena: config.memoryArena, memoryPattern: config.memoryPattern });
   return async (image) => {
     const box = letterbox({ x: 0, y: 0, width: image.width, height: image.height }, { width: side, height: side });
     const candidates = await runScrfd(session, image, box, AP_MIN_CONFIDENCE, config.detector.preNmsTopK);
@@ -104,8 +108,9 @@ export async function plainDetector(side: number, threads: number): Promise<Dete
   };
 }
 
-async function facekitDetector(options: NonNullable<Configuration['facekit']>, threads: number): Promise<Detector> {
-  const config = { ...loadConfig(), intraOpThreads: threads };
+async function facekitDetector(options: NonNullable<Configuration['facekit']>, detector: Configuration['detector'], threads: number): Promise<Detector> {
+  const defaults = loadConfig();
+  const config = { ...defaults, intraOpThreads: threads, detector: { ...defaults.detector, ...detector } };
   const pipeline = await FacePipeline.create(config);
   return async (image) => (await pipeline.detect(image, { ...options, minConfidence: AP_MIN_CONFIDENCE }))
     .map((face) => ({ ...face.box, score: face.score }));
@@ -114,7 +119,7 @@ async function facekitDetector(options: NonNullable<Configuration['facekit']>, t
 /** Child side: one configuration over every detection image; prints its report as JSON. */
 async function runConfiguration(configuration: Configuration, limit: number | undefined): Promise<ConfigurationReport> {
   const threads = configuration.threads ?? loadConfig().intraOpThreads;
-  const detector = configuration.plainSide ? await plainDetector(configuration.plainSide, threads) : await facekitDetector(configuration.facekit!, threads);
+  const detector = configuration.plainSide ? await plainDetector(configuration.plainSide, threads) : await facekitDetector(configuration.facekit!, configuration.detector, threads);
   const config = loadConfig();
   const images = (await loadEvalSet('detection')).slice(0, limit);
   const encoded = images.map((image) => readFileSync(join(EVAL_ROOT, image.file)));
@@ -146,7 +151,8 @@ async function runConfiguration(configuration: Configuration, limit: number | un
 }
 
 function runChild(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Every configuration runs with the malloc settings `npm start` and the Lambda image use.
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...GLIBC_MALLOC_TUNING }, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(output.trim().split('\n').pop()!) : reject(new Error(`bench child ${args.join(' ')} exited with ${code}`)))));

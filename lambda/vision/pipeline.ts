@@ -108,7 +108,7 @@ export class FacePipeline implements FaceAnalyzer {
     const candidates: Candidate[] = [];
     // Passes run one after another: each already uses every intra-op thread.
     for (const pass of plan.passes) {
-      const found = await runScrfd(this.detector, image, placeRegion(region, pass.input, pass.scale), scoreThreshold, detector.preNmsTopK);
+      const found = await runScrfd(this.detector, image, placeRegion(region, pass.input, pass.scale), scoreThreshold, detector.preNmsTopK, { region, method: detector.resampling });
       candidates.push(...found);
       if (plan.stopAtFirstHit && found.length > 0) break;
     }

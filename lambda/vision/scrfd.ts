@@ -5,7 +5,9 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../image/types.js';
-import { composeAffine, resizeAffine, warpAffineToTensor, type Affine, type ChannelNormalisation } from './geometry.js';
+import type { DetectorResampling } from '../config.js';
+import { resizeRegion } from '../image/resize.js';
+import { composeAffine, packedToTensor, resizeAffine, warpAffineToTensor, type Affine, type ChannelNormalisation } from './geometry.js';
 import { runFloat32 } from './session.js';
 import type { Box, Point } from './types.js';
 
@@ -35,6 +37,8 @@ export interface Candidate {
 /** Where an image region lands in the network input. */
 export interface Letterbox {
   readonly input: InputSize;
+  /** The region's size once resized: it fills this top-left part of the input, the rest is padding. */
+  readonly scaled: InputSize;
   /** Region (image px) → network input px, as cv2.resize into the top-left corner would map it. */
   readonly toInput: Affine;
   /** InsightFace divides decoded coordinates by this one scale (new_height / image height). */
@@ -80,6 +84,7 @@ export function letterbox(region: Box, input: InputSize, maxScale = Infinity): L
   const toRegion: Affine = [1, 0, -region.x, 0, 1, -region.y];
   return {
     input,
+    scaled: { width: newWidth, height: newHeight },
     toInput: composeAffine(resize, toRegion),
     detScale: newHeight / region.height,
     offsetX: region.x,
@@ -96,14 +101,28 @@ export function placeRegion(region: Box, input: InputSize, scale: number): Lette
   const newHeight = Math.max(1, Math.min(input.height, Math.round(region.height * scale)));
   const resize = resizeAffine(newWidth / region.width, newHeight / region.height);
   const toRegion: Affine = [1, 0, -region.x, 0, 1, -region.y];
-  return { input, toInput: composeAffine(resize, toRegion), detScale: newHeight / region.height, offsetX: region.x, offsetY: region.y };
+  return { input, scaled: { width: newWidth, height: newHeight }, toInput: composeAffine(resize, toRegion), detScale: newHeight / region.height, offsetX: region.x, offsetY: region.y };
 }
 
-/** Input tensor [1,3,H,W] for one pass. */
+/** Input tensor [1,3,H,W] for one pass, resampled as cv2.resize(INTER_LINEAR) does (InsightFace's own). */
 export function scrfdInputTensor(image: RgbImage, box: Letterbox): Float32Array {
   const { width, height } = box.input;
   const tensor = new Float32Array(3 * width * height);
   warpAffineToTensor(image, box.toInput, width, height, SCRFD_NORMALISATION, tensor);
+  return tensor;
+}
+
+/**
+ * Input tensor for one pass with the chosen resampling: 'exact' is cv2.resize(INTER_LINEAR) in
+ * JavaScript; a libvips kernel resizes natively (faster; it anti-aliases when shrinking). A region
+ * off the pixel grid resamples exactly.
+ */
+export async function scrfdInput(image: RgbImage, box: Letterbox, region: Box, resampling: DetectorResampling): Promise<Float32Array> {
+  const onGrid = [region.x, region.y, region.width, region.height].every(Number.isInteger);
+  if (resampling === 'exact' || !onGrid) return scrfdInputTensor(image, box);
+  const resized = await resizeRegion(image, region, box.scaled.width, box.scaled.height, resampling);
+  const tensor = new Float32Array(3 * box.input.width * box.input.height);
+  packedToTensor(resized, box.input.width, box.input.height, SCRFD_NORMALISATION, tensor);
   return tensor;
 }
 
@@ -207,8 +226,9 @@ export async function runScrfd(
   box: Letterbox,
   scoreThreshold: number,
   preNmsTopK: number,
+  resampling: { readonly region: Box; readonly method: DetectorResampling } | undefined = undefined,
 ): Promise<Candidate[]> {
-  const tensor = scrfdInputTensor(image, box);
+  const tensor = resampling ? await scrfdInput(image, box, resampling.region, resampling.method) : scrfdInputTensor(image, box);
   const outputs = await runFloat32(session, tensor, [1, 3, box.input.height, box.input.width]);
   try {
     return topK(decodeStrides(groupOutputs(session, outputs), box, scoreThreshold), preNmsTopK);

@@ -12,13 +12,13 @@ describe('bucketSide', () => {
   test('rounds up to the next allowed side and caps at the largest', () => {
     expect(bucketSide(1)).toBe(160);
     expect(bucketSide(640)).toBe(640);
-    expect(bucketSide(641)).toBe(768);
+    expect(bucketSide(641)).toBe(704);
     expect(bucketSide(5000)).toBe(1536);
   });
 
   test('every side is a multiple of SCRFD\'s stride 32 and the list is short', () => {
     for (const side of SCRFD_INPUT_SIDES) expect(side % 32).toBe(0);
-    expect(SCRFD_INPUT_SIDES.length ** 2).toBeLessThanOrEqual(121);
+    expect(SCRFD_INPUT_SIDES.length ** 2).toBeLessThanOrEqual(441);
   });
 });
 
@@ -30,7 +30,7 @@ describe('planDetection', () => {
     expect(fine!.scale).toBe(1.5);
     expect(fine!.input).toEqual({ width: 1536, height: 1024 });
     expect(coarse!.scale).toBeCloseTo(400 / 1024, 6);
-    expect(coarse!.input).toEqual({ width: 480, height: 320 });
+    expect(coarse!.input).toEqual({ width: 448, height: 320 });
     // Together they cover every face from the smallest wanted to the image's long side.
     expect(fine!.covers.smallest).toBeLessThanOrEqual(plan.smallestFace * 1.1);
     expect(coarse!.covers.largest).toBeGreaterThanOrEqual(1024 - 1e-9);
@@ -56,7 +56,7 @@ describe('planDetection', () => {
   test('largest face only: coarse pass first, stop at the first hit', () => {
     const plan = planDetection(1024, 678, { minFaceSize: 10, largestOnly: true }, limits);
     expect(plan.stopAtFirstHit).toBe(true);
-    expect(plan.passes.map((pass) => pass.input)).toEqual([{ width: 480, height: 320 }, { width: 1536, height: 1024 }]);
+    expect(plan.passes.map((pass) => pass.input)).toEqual([{ width: 448, height: 320 }, { width: 1536, height: 1024 }]);
   });
 
   test('a small image needs one pass, enlarged at most maxUpscale', () => {

@@ -55,7 +55,7 @@ describe('decodeStrides', () => {
   }
 
   test('anchor centre (column·stride, row·stride), distances × stride, ÷ detScale, + offset', () => {
-    const box = { input: { width: 64, height: 64 }, toInput: [2, 0, 0, 0, 2, 0] as const, detScale: 2, offsetX: 10, offsetY: 20 };
+    const box = { input: { width: 64, height: 64 }, scaled: { width: 64, height: 64 }, toInput: [2, 0, 0, 0, 2, 0] as const, detScale: 2, offsetX: 10, offsetY: 20 };
     const [found, ...rest] = decodeStrides(outputs(), box, 0.5);
     expect(rest).toHaveLength(0);
     expect(found.score).toBeCloseTo(0.9, 6);
@@ -66,7 +66,7 @@ describe('decodeStrides', () => {
   });
 
   test('refuses outputs shorter than the anchor grid', () => {
-    const box = { input: { width: 128, height: 128 }, toInput: [1, 0, 0, 0, 1, 0] as const, detScale: 1, offsetX: 0, offsetY: 0 };
+    const box = { input: { width: 128, height: 128 }, scaled: { width: 128, height: 128 }, toInput: [1, 0, 0, 0, 1, 0] as const, detScale: 1, offsetX: 0, offsetY: 0 };
     expect(() => decodeStrides(outputs(), box, 0.5)).toThrow('anchors');
   });
 });
