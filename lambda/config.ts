@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODELS } from './vision/models.js';
 
 /** Detector resampling choices: 'exact' (InsightFace's cv2 INTER_LINEAR) or a libvips kernel (https://sharp.pixelplumbing.com/api-resize). */
 export const DETECTOR_RESAMPLINGS = ['exact', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
@@ -198,7 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
     memoryPattern: env.FACEKIT_ORT_MEMORY_PATTERN === '1',
     memoryArena: env.FACEKIT_ORT_ARENA === '1',
     detector: {
-      modelFile: 'scrfd_2.5g_kps_dynhw.onnx',
+      modelFile: MODELS.scrfd.file,
       scoreThreshold: envNumber(env, 'FACEKIT_MIN_CONFIDENCE', 0.5),
       nmsIouThreshold: 0.4,
       maxInputSide: envNumber(env, 'FACEKIT_DETECTOR_MAX_SIDE', 1536),
@@ -207,10 +208,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       preNmsTopK: 750,
       resampling: envChoice(env, 'FACEKIT_DETECTOR_RESAMPLING', DETECTOR_RESAMPLINGS, 'exact'),
     },
-    landmarkModelFile: 'pfld106_lite_if106.onnx',
-    genderAgeModelFile: 'insightface_genderage_v1.onnx',
+    landmarkModelFile: MODELS.landmarks106.file,
+    genderAgeModelFile: MODELS.genderAge.file,
     genderModel,
-    faceResModelFile: 'human_faceres_age_gender_desc.onnx',
+    faceResModelFile: MODELS.faceRes.file,
     image: {
       maxBytes: envNumber(env, 'FACEKIT_MAX_IMAGE_BYTES', 10 * 1024 * 1024),
       maxLongSide: envNumber(env, 'FACEKIT_MAX_LONG_SIDE', 4096),

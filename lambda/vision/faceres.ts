@@ -10,11 +10,13 @@
 import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../image/types.js';
 import { ALIGNED_SIZE, ARCFACE_TEMPLATE } from './alignment.js';
+import { namedOutput, runFaceModel, type FaceModel } from './face-model.js';
 import { estimateSimilarity, warpAffineToTensor, type Affine, type ChannelNormalisation } from './geometry.js';
-import { runFloat32 } from './session.js';
+import { MODELS } from './models.js';
+import type { SessionSettings } from './session.js';
 import type { Point } from './types.js';
 
-export const FACERES_INPUT_SIZE = 224;
+export const FACERES_INPUT_SIZE = MODELS.faceRes.input.size;
 export const FACERES_NORMALISATION: ChannelNormalisation = { mean: 0, std: 1, order: 'rgb' };
 export const FACERES_AGE_BINS = 100;
 export const FACERES_DESCRIPTOR_SIZE = 1024;
@@ -63,31 +65,32 @@ export function decodeFaceRes(gender: ArrayLike<number>, age: Float32Array, desc
 }
 
 /**
- * Crops per FaceRes run. Its 224² activations take ~16 MB per crop and onnxruntime's arena keeps
- * the largest batch it has seen: one run over 22 crops raised the process peak RSS from 0.6 to
- * 0.95 GB, so runs are capped (cost is linear in the batch either way; 4 was also the fastest
- * per crop on 2 cores).
+ * Crops per FaceRes run (the table's maxBatch). Its 224² activations take ~16 MB per crop and
+ * onnxruntime's arena keeps the largest batch it has seen: one run over 22 crops raised the process
+ * peak RSS from 0.6 to 0.95 GB, so runs are capped (cost is linear in the batch either way; 4 was
+ * also the fastest per crop on 2 cores).
  */
-export const FACERES_FACES_PER_RUN = 4;
+export const FACERES_FACES_PER_RUN = MODELS.faceRes.maxBatch;
+
+/** The [N,3,224,224] batch, RGB 0..255; a face is its image → crop transform. */
+export function preprocessFaceRes(image: RgbImage, transforms: readonly Affine[]): Float32Array {
+  const slot = 3 * FACERES_INPUT_SIZE * FACERES_INPUT_SIZE;
+  const batch = new Float32Array(transforms.length * slot);
+  transforms.forEach((transform, index) =>
+    warpAffineToTensor(image, transform, FACERES_INPUT_SIZE, FACERES_INPUT_SIZE, FACERES_NORMALISATION, batch, index * slot),
+  );
+  return batch;
+}
+
+export const faceResModel: FaceModel<Affine, FaceResOutput> = {
+  ...MODELS.faceRes,
+  preprocess: preprocessFaceRes,
+  postprocess: (outputs, transforms) => decodeFaceRes(
+    namedOutput(outputs, 'gender', 'FaceRes'), namedOutput(outputs, 'age', 'FaceRes'), namedOutput(outputs, 'descriptor', 'FaceRes'), transforms.length,
+  ),
+};
 
 /** FaceRes on one crop per transform (image → 224² crop), in batched runs of at most FACERES_FACES_PER_RUN. */
-export async function runFaceRes(session: ort.InferenceSession, image: RgbImage, transforms: readonly Affine[]): Promise<FaceResOutput[]> {
-  const results: FaceResOutput[] = [];
-  const slot = 3 * FACERES_INPUT_SIZE * FACERES_INPUT_SIZE;
-  for (let start = 0; start < transforms.length; start += FACERES_FACES_PER_RUN) {
-    const chunk = transforms.slice(start, start + FACERES_FACES_PER_RUN);
-    const batch = new Float32Array(chunk.length * slot);
-    chunk.forEach((transform, index) =>
-      warpAffineToTensor(image, transform, FACERES_INPUT_SIZE, FACERES_INPUT_SIZE, FACERES_NORMALISATION, batch, index * slot),
-    );
-    const outputs = await runFloat32(session, batch, [chunk.length, 3, FACERES_INPUT_SIZE, FACERES_INPUT_SIZE]);
-    try {
-      const { gender, age, descriptor } = outputs;
-      if (!gender || !age || !descriptor) throw new Error(`FaceRes model lacks gender/age/descriptor outputs (outputs: ${session.outputNames.join(', ')})`);
-      results.push(...decodeFaceRes(gender.data as Float32Array, age.data as Float32Array, descriptor.data as Float32Array, chunk.length));
-    } finally {
-      for (const output of Object.values(outputs)) output.dispose?.();
-    }
-  }
-  return results;
+export function runFaceRes(session: ort.InferenceSession | SessionSettings, image: RgbImage, transforms: readonly Affine[]): Promise<FaceResOutput[]> {
+  return runFaceModel(faceResModel, session, image, transforms);
 }

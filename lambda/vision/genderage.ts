@@ -5,8 +5,10 @@
 import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../image/types.js';
 import { ALIGNED_SIZE, arcfaceAlignment } from './alignment.js';
+import { firstOutput, runFaceModel, type FaceModel } from './face-model.js';
 import { warpAffineToTensor, type ChannelNormalisation } from './geometry.js';
-import { runFloat32 } from './session.js';
+import { MODELS } from './models.js';
+import type { SessionSettings } from './session.js';
 import type { Point } from './types.js';
 
 export const GENDER_AGE_NORMALISATION: ChannelNormalisation = { mean: 0, std: 1, order: 'rgb' };
@@ -40,24 +42,32 @@ export function decodeGenderAge(output: ArrayLike<number>, faceIndex: number): G
   return { gender: maleLogit > femaleLogit ? 'male' : 'female', maleProbability, maleLogit: maleLogit - femaleLogit, age, ageExpectation };
 }
 
-export async function estimateGenderAge(session: ort.InferenceSession, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<GenderAge[]> {
-  const rows = await genderAgeOutputs(session, image, faces);
-  return rows.map((row) => decodeGenderAge(row, 0));
-}
-
-/** The raw fc1 row (GENDER_AGE_OUTPUT_WIDTH values) of each face. */
-export async function genderAgeOutputs(session: ort.InferenceSession, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<Float32Array[]> {
-  if (faces.length === 0) return [];
+/** The aligned [N,3,112,112] batch, RGB 0..255; a face is its 5 landmarks. */
+export function preprocessGenderAge(image: RgbImage, faces: readonly (readonly Point[])[]): Float32Array {
   const slot = 3 * ALIGNED_SIZE * ALIGNED_SIZE;
   const tensor = new Float32Array(faces.length * slot);
   faces.forEach((landmarks5, index) =>
     warpAffineToTensor(image, arcfaceAlignment(landmarks5), ALIGNED_SIZE, ALIGNED_SIZE, GENDER_AGE_NORMALISATION, tensor, index * slot),
   );
-  const outputs = await runFloat32(session, tensor, [faces.length, 3, ALIGNED_SIZE, ALIGNED_SIZE]);
-  try {
-    const data = outputs[session.outputNames[0]].data as Float32Array;
+  return tensor;
+}
+
+/** genderage's raw fc1 row (GENDER_AGE_OUTPUT_WIDTH values) per face: the heads read it whole. */
+export const genderAgeModel: FaceModel<readonly Point[], Float32Array> = {
+  ...MODELS.genderAge,
+  preprocess: preprocessGenderAge,
+  postprocess: (outputs, faces) => {
+    const data = firstOutput(outputs, 'genderage');
     return faces.map((_, index) => data.slice(index * GENDER_AGE_OUTPUT_WIDTH, (index + 1) * GENDER_AGE_OUTPUT_WIDTH));
-  } finally {
-    for (const output of Object.values(outputs)) output.dispose?.();
-  }
+  },
+};
+
+export async function estimateGenderAge(session: ort.InferenceSession | SessionSettings, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<GenderAge[]> {
+  const rows = await genderAgeOutputs(session, image, faces);
+  return rows.map((row) => decodeGenderAge(row, 0));
+}
+
+/** The raw fc1 row (GENDER_AGE_OUTPUT_WIDTH values) of each face. */
+export function genderAgeOutputs(session: ort.InferenceSession | SessionSettings, image: RgbImage, faces: readonly (readonly Point[])[]): Promise<Float32Array[]> {
+  return runFaceModel(genderAgeModel, session, image, faces);
 }

@@ -5,11 +5,13 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../image/types.js';
+import { firstOutput, runFaceModel, type FaceModel } from './face-model.js';
 import { applyAffine, invertAffine, warpAffineToTensor, type Affine, type ChannelNormalisation } from './geometry.js';
-import { runFloat32 } from './session.js';
+import { MODELS } from './models.js';
+import type { SessionSettings } from './session.js';
 import type { Box, Point } from './types.js';
 
-export const LANDMARK_INPUT_SIZE = 112;
+export const LANDMARK_INPUT_SIZE = MODELS.landmarks106.input.size;
 export const LANDMARK_COUNT = 106;
 /** RGB 0..255: the model normalises inside its graph. */
 export const LANDMARK_NORMALISATION: ChannelNormalisation = { mean: 0, std: 1, order: 'rgb' };
@@ -73,24 +75,28 @@ export function decodeLandmarks(output: ArrayLike<number>, faceIndex: number, to
   return points;
 }
 
-async function runPass(session: ort.InferenceSession, image: RgbImage, crops: readonly SquareCrop[]): Promise<Point[][]> {
+/** The [N,3,112,112] batch of square crops, RGB 0..255. */
+export function preprocessLandmarks106(image: RgbImage, crops: readonly SquareCrop[]): Float32Array {
   const size = LANDMARK_INPUT_SIZE;
   const slot = 3 * size * size;
   const tensor = new Float32Array(crops.length * slot);
-  const transforms = crops.map((crop) => cropAffine(crop));
-  transforms.forEach((toCrop, index) => warpAffineToTensor(image, toCrop, size, size, LANDMARK_NORMALISATION, tensor, index * slot));
-  const outputs = await runFloat32(session, tensor, [crops.length, 3, size, size]);
-  try {
-    const data = outputs[session.outputNames[0]].data as Float32Array;
-    return transforms.map((toCrop, index) => decodeLandmarks(data, index, toCrop));
-  } finally {
-    for (const output of Object.values(outputs)) output.dispose?.();
-  }
+  crops.forEach((crop, index) => warpAffineToTensor(image, cropAffine(crop), size, size, LANDMARK_NORMALISATION, tensor, index * slot));
+  return tensor;
 }
 
+/** One model pass over square crops; its faces are the crops. */
+export const landmarks106Model: FaceModel<SquareCrop, Point[]> = {
+  ...MODELS.landmarks106,
+  preprocess: preprocessLandmarks106,
+  postprocess: (outputs, crops) => {
+    const data = firstOutput(outputs, 'landmarks106');
+    return crops.map((crop, index) => decodeLandmarks(data, index, cropAffine(crop)));
+  },
+};
+
 /** 106 points per face, both passes batched over all faces. */
-export async function detectLandmarks106(session: ort.InferenceSession, image: RgbImage, boxes: readonly Box[]): Promise<Point[][]> {
+export async function detectLandmarks106(session: ort.InferenceSession | SessionSettings, image: RgbImage, boxes: readonly Box[]): Promise<Point[][]> {
   if (boxes.length === 0) return [];
-  const firstPass = await runPass(session, image, boxes.map(firstPassCrop));
-  return runPass(session, image, firstPass.map(secondPassCrop));
+  const firstPass = await runFaceModel(landmarks106Model, session, image, boxes.map(firstPassCrop));
+  return runFaceModel(landmarks106Model, session, image, firstPass.map(secondPassCrop));
 }

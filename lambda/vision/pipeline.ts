@@ -9,10 +9,12 @@ import { estimateGenderAndAge } from './age-gender-heads.js';
 import type { RgbImage } from '../image/types.js';
 import { attributesNeedingLandmarks106, computeAttributes, warmAttributeModels } from './attributes/index.js';
 import { boxArea } from './geometry.js';
+import { warmModel } from './face-model.js';
 import { detectLandmarks106, fivePointsFrom106 } from './landmarks106.js';
+import { MODELS } from './models.js';
 import { planDetection, type DetectionPlan, type ReliableRange } from './planner.js';
 import { nms, placeRegion, runScrfd, type Candidate } from './scrfd.js';
-import { getSession, type SessionSettings } from './session.js';
+import type { SessionSettings } from './session.js';
 import type { Box, DetectOptions, FaceAnalysis, PipelineTimings } from './types.js';
 
 export interface DetectedFace {
@@ -75,16 +77,20 @@ export class FacePipeline implements FaceAnalyzer {
     private readonly sessionSettings: SessionSettings,
   ) {}
 
-  /** Loads every model now, so a missing or corrupt file stops the process at start, not per request. */
+  /**
+   * Loads (and runs once) every model now, so a missing or corrupt file stops the process at start,
+   * not per request. Files come from the config (which may swap one, e.g. an int8 file), models from
+   * the one table (models.ts).
+   */
   static async create(config: FacekitConfig): Promise<FacePipeline> {
     const settings: SessionSettings = { modelDir: config.modelDir, intraOpThreads: config.intraOpThreads, memoryPattern: config.memoryPattern, memoryArena: config.memoryArena };
     // allSettled: report a failure only once no other model is still loading, so the caller may
     // exit (or end a worker) without tearing down onnxruntime in the middle of a load.
     const loads = await Promise.allSettled([
-      getSession(config.detector.modelFile, settings),
-      getSession(config.landmarkModelFile, settings),
-      getSession(config.genderAgeModelFile, settings),
-      config.genderModel === 'fused' ? getSession(config.faceResModelFile, settings) : Promise.resolve(undefined),
+      warmModel(MODELS.scrfd, settings, config.detector.modelFile),
+      warmModel(MODELS.landmarks106, settings, config.landmarkModelFile),
+      warmModel(MODELS.genderAge, settings, config.genderAgeModelFile),
+      config.genderModel === 'fused' ? warmModel(MODELS.faceRes, settings, config.faceResModelFile) : Promise.resolve(undefined),
       warmAttributeModels(settings),
     ] as const);
     const failure = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');

@@ -111,7 +111,7 @@ describe('attribute selection', () => {
     expect(modelsNeeded(new Set(['blur']))).toEqual(new Set());
     expect(modelsNeeded(new Set(['smile', 'emotion']))).toEqual(new Set(['emotion']));
     expect(modelsNeeded(new Set(['mask', 'glasses', 'eyeStatus', 'mouthStatus']))).toEqual(new Set(['faceAttributes']));
-    expect(modelsNeeded(new Set(['quality']))).toEqual(new Set(['headPose']));
+    expect(modelsNeeded(new Set(['quality']))).toEqual(new Set(['headPoseFsanet1x1', 'headPoseFsanetVar']));
     expect(attributeModelFiles(new Set(['headPose']))).toEqual(['headpose_fsanet_1x1.onnx', 'headpose_fsanet_var.onnx']);
     expect(attributeModelFiles()).toHaveLength(6);
   });

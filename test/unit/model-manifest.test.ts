@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../lambda/config.js';
 import { attributeModelFiles } from '../../lambda/vision/attributes/index.js';
+import { allModelFiles } from '../../lambda/vision/models.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const modelDir = path.join(repoRoot, 'models');
@@ -145,10 +146,11 @@ describe('models/manifest.json', () => {
     expect(files.filter((file, index) => files.indexOf(file) !== index)).toEqual([]);
   });
 
-  it('lists exactly the model files the runtime loads', () => {
+  it('lists exactly the model files of the model table (vision/models.ts), which the config and attributes read', () => {
+    expect([...new Set(entries.map((entry) => entry.file))].sort()).toEqual([...new Set(allModelFiles())].sort());
     const config = loadConfig({});
-    const used = new Set([config.detector.modelFile, config.landmarkModelFile, config.genderAgeModelFile, config.faceResModelFile, ...attributeModelFiles()]);
-    expect([...new Set(entries.map((entry) => entry.file))].sort()).toEqual([...used].sort());
+    const configured = [config.detector.modelFile, config.landmarkModelFile, config.genderAgeModelFile, config.faceResModelFile, ...attributeModelFiles()];
+    expect(configured.filter((file) => !allModelFiles().includes(file))).toEqual([]);
   });
 
   (existsSync(sumsPath) ? it : it.skip)('agrees with ../shared/models/SHA256SUMS', () => {

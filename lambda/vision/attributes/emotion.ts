@@ -11,12 +11,13 @@
  * The image border is replicated (not black).
  */
 import type { RgbImage } from '../../image/types.js';
-import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
+import { MODELS } from '../models.js';
+import type { SessionSettings } from '../session.js';
 import { EMOTIONS, type Distribution, type Emotion } from '../types.js';
 import { squareAroundBox, squareCropTransform, toDistribution, warpGrayReplicate, type AttributeFace } from './common.js';
 
-export const EMOTION_MODEL_FILE = 'human_emotion_fer7.onnx';
-export const EMOTION_INPUT_SIZE = 64;
+export const EMOTION_INPUT_SIZE = MODELS.emotion.input.size;
 /** Crop side relative to the larger box side: the training framing (see above). */
 export const EMOTION_CROP_SCALE = 1.0;
 /** Crop centre moved down by this fraction of the box height: none, the box is centred on the frame. */
@@ -54,15 +55,12 @@ export function postprocessEmotion(output: Float32Array, count: number): Distrib
   return Array.from({ length: count }, (_, index) => toDistribution(EMOTIONS, output.subarray(index * classes, (index + 1) * classes)));
 }
 
-export async function runEmotion(
-  image: RgbImage,
-  faces: readonly AttributeFace[],
-  settings: SessionSettings,
-  crop: { scale?: number; shiftDown?: number } = {},
-): Promise<Distribution<Emotion>[]> {
-  if (faces.length === 0) return [];
-  const session = await getSession(EMOTION_MODEL_FILE, settings);
-  const batch = preprocessEmotion(image, faces, crop.scale, crop.shiftDown);
-  const outputs = await runFloat32(session, batch, [faces.length, 1, EMOTION_INPUT_SIZE, EMOTION_INPUT_SIZE]);
-  return postprocessEmotion(outputs[session.outputNames[0]].data as Float32Array, faces.length);
+export const emotionModel: FaceModel<AttributeFace, Distribution<Emotion>> = {
+  ...MODELS.emotion,
+  preprocess: (image, faces) => preprocessEmotion(image, faces),
+  postprocess: (outputs, faces) => postprocessEmotion(firstOutput(outputs, 'emotion'), faces.length),
+};
+
+export function runEmotion(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings): Promise<Distribution<Emotion>[]> {
+  return runFaceModel(emotionModel, settings, image, faces);
 }

@@ -8,11 +8,11 @@
  */
 import type { RgbImage } from '../../image/types.js';
 import { ALIGNED_SIZE, arcfaceAlignment } from '../alignment.js';
+import { namedOutput, runFaceModel, type FaceModel } from '../face-model.js';
 import { warpAffineToTensor } from '../geometry.js';
-import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { MODELS } from '../models.js';
+import type { SessionSettings } from '../session.js';
 import type { AttributeFace } from './common.js';
-
-export const FACE_ATTRIBUTES_MODEL_FILE = 'face_attributes_5head.onnx';
 
 export const HEAD_OUTPUTS = {
   mask: 'mask_softmax',
@@ -81,21 +81,18 @@ export function postprocessFaceAttributes(
   }));
 }
 
-export async function runFaceAttributes(
-  image: RgbImage,
-  faces: readonly AttributeFace[],
-  settings: SessionSettings,
-): Promise<FiveHeadResult[]> {
-  if (faces.length === 0) return [];
-  const session = await getSession(FACE_ATTRIBUTES_MODEL_FILE, settings);
-  const outputs = await runFloat32(session, preprocessFaceAttributes(image, faces), [faces.length, 3, ALIGNED_SIZE, ALIGNED_SIZE]);
-  const head = (name: string): Float32Array => {
-    const tensor = outputs[name];
-    if (!tensor) throw new Error(`${FACE_ATTRIBUTES_MODEL_FILE} has no output ${name}`);
-    return tensor.data as Float32Array;
-  };
-  return postprocessFaceAttributes(
-    { mask: head(HEAD_OUTPUTS.mask), glasses: head(HEAD_OUTPUTS.glasses), mouth: head(HEAD_OUTPUTS.mouth), eyes: head(HEAD_OUTPUTS.eyes) },
-    faces.length,
-  );
+export const faceAttributesModel: FaceModel<AttributeFace, FiveHeadResult> = {
+  ...MODELS.faceAttributes,
+  preprocess: preprocessFaceAttributes,
+  postprocess: (outputs, faces) => {
+    const head = (name: string) => namedOutput(outputs, name, MODELS.faceAttributes.file);
+    return postprocessFaceAttributes(
+      { mask: head(HEAD_OUTPUTS.mask), glasses: head(HEAD_OUTPUTS.glasses), mouth: head(HEAD_OUTPUTS.mouth), eyes: head(HEAD_OUTPUTS.eyes) },
+      faces.length,
+    );
+  },
+};
+
+export function runFaceAttributes(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings): Promise<FiveHeadResult[]> {
+  return runFaceModel(faceAttributesModel, settings, image, faces);
 }

@@ -13,13 +13,14 @@
  * direction seen in the image plane.
  */
 import type { RgbImage } from '../../image/types.js';
+import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
 import { applyAffine, invertAffine, warpAffineToTensor, type Affine } from '../geometry.js';
-import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { MODELS } from '../models.js';
+import type { SessionSettings } from '../session.js';
 import type { EyeGaze, Point } from '../types.js';
 import { distance, midpoint, type AttributeFace } from './common.js';
 
-export const IRIS_MODEL_FILE = 'human_iris_mediapipe.onnx';
-export const IRIS_INPUT_SIZE = 64;
+export const IRIS_INPUT_SIZE = MODELS.iris.input.size;
 export const EYE_CROP_SCALE = 2.3;
 const IRIS_POINTS = 76;
 const IRIS_CENTRE = 71;
@@ -125,10 +126,13 @@ export function postprocessGaze(output: Float32Array, eyes: readonly EyeRegion[]
   return Array.from({ length: eyes.length / 2 }, (_, face) => ({ left: decoded[2 * face], right: decoded[2 * face + 1] }));
 }
 
-export async function runGaze(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings) {
-  if (faces.length === 0) return [];
-  const session = await getSession(IRIS_MODEL_FILE, settings);
-  const { batch, eyes } = preprocessGaze(image, faces);
-  const outputs = await runFloat32(session, batch, [eyes.length, 3, IRIS_INPUT_SIZE, IRIS_INPUT_SIZE]);
-  return postprocessGaze(outputs[session.outputNames[0]].data as Float32Array, eyes);
+/** Two items per face (its eyes, image left then right), so both eyes of all faces run in one batch. */
+export const irisModel: FaceModel<AttributeFace, { left: EyeGaze; right: EyeGaze }> = {
+  ...MODELS.iris,
+  preprocess: (image, faces) => preprocessGaze(image, faces).batch,
+  postprocess: (outputs, faces) => postprocessGaze(firstOutput(outputs, 'iris'), faces.flatMap((face) => eyeRegions(face))),
+};
+
+export function runGaze(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings) {
+  return runFaceModel(irisModel, settings, image, faces);
 }

@@ -16,14 +16,15 @@
  * see docs/attributes.md for why FSA-Net was chosen.
  */
 import type { RgbImage } from '../../image/types.js';
-import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
+import { MODELS } from '../models.js';
+import type { SessionSettings } from '../session.js';
 import type { HeadPose, Point } from '../types.js';
 import { squareAroundBox, squareCropTransform, type AttributeFace } from './common.js';
 import { warpAffineToTensor } from '../geometry.js';
 import { FIVE_POINTS_IN_106 } from '../landmarks106.js';
 
-export const HEAD_POSE_MODEL_FILES = ['headpose_fsanet_1x1.onnx', 'headpose_fsanet_var.onnx'] as const;
-export const HEAD_POSE_INPUT_SIZE = 64;
+export const HEAD_POSE_INPUT_SIZE = MODELS.headPoseFsanet1x1.input.size;
 /**
  * Crop side over the larger box side. FSA-Net's demo pads its detector's box by 0.6 per side (2.2×);
  * with SCRFD boxes 1.5× agreed best with the landmark geometry and under mirroring (1.2-2.2 tried).
@@ -42,14 +43,32 @@ export function headPoseCropTransform(face: AttributeFace, scale = HEAD_POSE_CRO
   return squareCropTransform(squareAroundBox(face.box, scale), HEAD_POSE_INPUT_SIZE);
 }
 
-/** One [1,3,64,64] tensor per face (the models take one face per run). */
-export function preprocessHeadPose(image: RgbImage, faces: readonly AttributeFace[], scale = HEAD_POSE_CROP_SCALE): Float32Array[] {
-  return faces.map((face) => {
-    const tensor = new Float32Array(3 * HEAD_POSE_INPUT_SIZE * HEAD_POSE_INPUT_SIZE);
-    warpAffineToTensor(image, headPoseCropTransform(face, scale), HEAD_POSE_INPUT_SIZE, HEAD_POSE_INPUT_SIZE, FSANET_NORMALISATION, tensor);
-    return tensor;
+/** The [N,3,64,64] batch, BGR (x − 127.5)/128 (run one face at a time: the graphs' batch is fixed at 1). */
+export function preprocessHeadPose(image: RgbImage, faces: readonly AttributeFace[], scale = HEAD_POSE_CROP_SCALE): Float32Array {
+  const slot = 3 * HEAD_POSE_INPUT_SIZE * HEAD_POSE_INPUT_SIZE;
+  const batch = new Float32Array(faces.length * slot);
+  faces.forEach((face, index) => {
+    warpAffineToTensor(image, headPoseCropTransform(face, scale), HEAD_POSE_INPUT_SIZE, HEAD_POSE_INPUT_SIZE, FSANET_NORMALISATION, batch, index * slot);
   });
+  return batch;
 }
+
+/** FSA-Net's raw [yaw, pitch, roll] (degrees, its own signs) per face. */
+export type FsanetOutput = readonly [number, number, number];
+
+function fsanetModel(spec: typeof MODELS.headPoseFsanet1x1 | typeof MODELS.headPoseFsanetVar): FaceModel<AttributeFace, FsanetOutput> {
+  return {
+    ...spec,
+    preprocess: (image, faces) => preprocessHeadPose(image, faces),
+    postprocess: (outputs, faces) => {
+      const data = firstOutput(outputs, spec.file);
+      return faces.map((_, index) => [data[3 * index], data[3 * index + 1], data[3 * index + 2]] as const);
+    },
+  };
+}
+
+/** The two FSA-Net variants whose yaw and pitch are averaged. */
+export const headPoseModels = [fsanetModel(MODELS.headPoseFsanet1x1), fsanetModel(MODELS.headPoseFsanetVar)] as const;
 
 /** Averages the models' [yaw, pitch, roll] outputs, converts the signs, takes roll from the eyes. */
 export function postprocessHeadPose(outputs: readonly ArrayLike<number>[], landmarks5: readonly Point[]): HeadPose {
@@ -58,24 +77,11 @@ export function postprocessHeadPose(outputs: readonly ArrayLike<number>[], landm
   return { yaw: FSANET_SIGNS.yaw * mean[0], pitch: FSANET_SIGNS.pitch * mean[1], roll: rollFromEyes(landmarks5[0], landmarks5[1]) };
 }
 
-export async function runHeadPose(
-  image: RgbImage,
-  faces: readonly AttributeFace[],
-  settings: SessionSettings,
-  scale = HEAD_POSE_CROP_SCALE,
-): Promise<HeadPose[]> {
-  if (faces.length === 0) return [];
-  const sessions = await Promise.all(HEAD_POSE_MODEL_FILES.map((file) => getSession(file, settings)));
-  const dims = [1, 3, HEAD_POSE_INPUT_SIZE, HEAD_POSE_INPUT_SIZE];
-  const poses: HeadPose[] = [];
-  const tensors = preprocessHeadPose(image, faces, scale);
-  for (let index = 0; index < faces.length; index++) {
-    const outputs: Float32Array[] = [];
-    // Sequential: the sessions share the process's intra-op threads.
-    for (const session of sessions) outputs.push((await runFloat32(session, tensors[index], dims))[session.outputNames[0]].data as Float32Array);
-    poses.push(postprocessHeadPose(outputs, faces[index].landmarks5));
-  }
-  return poses;
+export async function runHeadPose(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings): Promise<HeadPose[]> {
+  const perModel: FsanetOutput[][] = [];
+  // Sequential: the sessions share the process's intra-op threads.
+  for (const model of headPoseModels) perModel.push(await runFaceModel(model, settings, image, faces));
+  return faces.map((face, index) => postprocessHeadPose(perModel.map((outputs) => outputs[index]), face.landmarks5));
 }
 
 // ---- landmark-only estimate (comparison; also the roll reference) ----

@@ -4,32 +4,31 @@
  * a fixed batch of 1 and run per face). See docs/attributes.md for each attribute's method.
  */
 import type { RgbImage } from '../../image/types.js';
-import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { warmModel } from '../face-model.js';
+import { MODELS, type ModelId } from '../models.js';
+import type { SessionSettings } from '../session.js';
 import {
   EYES_CLOSED, EYES_OCCLUDED, EYES_OPEN, GLASSES_CLASSES, MOUTH_CLOSED, MOUTH_OCCLUDED, MOUTH_OPEN,
-  FACE_ATTRIBUTES_MODEL_FILE, runFaceAttributes, type FiveHeadResult,
+  runFaceAttributes, type FiveHeadResult,
 } from './faceAttributes5.js';
 import type { AttributeName, Distribution, EyeState, FaceAttributes, GlassesKind, HeadPose, MouthState } from '../types.js';
 import { toDistribution, type AttributeFace } from './common.js';
-import { EMOTION_INPUT_SIZE, EMOTION_MODEL_FILE, runEmotion } from './emotion.js';
-import { HEAD_POSE_INPUT_SIZE, HEAD_POSE_MODEL_FILES, runHeadPose } from './headPose.js';
+import { runEmotion } from './emotion.js';
+import { runHeadPose } from './headPose.js';
 import { BLUR_THRESHOLD, QUALITY_THRESHOLD, faceQuality, measureFacePixels } from './blurQuality.js';
-import { IRIS_INPUT_SIZE, IRIS_MODEL_FILE, runGaze } from './gaze.js';
-import { LIVENESS_INPUT_SIZE, LIVENESS_MODEL_FILE, runLiveness } from './liveness.js';
+import { runGaze } from './gaze.js';
+import { runLiveness } from './liveness.js';
 import { SMILE_THRESHOLD, mouthShape, smileIntensity } from './smile.js';
-import { ALIGNED_SIZE } from '../alignment.js';
 
 export type { AttributeFace } from './common.js';
 
-type AttributeModel = 'emotion' | 'faceAttributes' | 'headPose' | 'iris' | 'liveness';
-
-/** Which models each attribute needs (blur needs none: it is computed from pixels). */
-const MODELS_BY_ATTRIBUTE: Readonly<Record<AttributeName, readonly AttributeModel[]>> = {
+/** Which models (models.ts ids) each attribute needs (blur needs none: it is computed from pixels). */
+const MODELS_BY_ATTRIBUTE: Readonly<Record<AttributeName, readonly ModelId[]>> = {
   emotion: ['emotion'],
   smile: ['emotion'],
-  headPose: ['headPose'],
+  headPose: ['headPoseFsanet1x1', 'headPoseFsanetVar'],
   blur: [],
-  quality: ['headPose'],
+  quality: ['headPoseFsanet1x1', 'headPoseFsanetVar'],
   eyeStatus: ['faceAttributes'],
   mouthStatus: ['faceAttributes'],
   glasses: ['faceAttributes'],
@@ -38,25 +37,17 @@ const MODELS_BY_ATTRIBUTE: Readonly<Record<AttributeName, readonly AttributeMode
   liveness: ['liveness'],
 };
 
-/** Model files and a one-face input shape per model, for start-up warming. */
-const MODEL_INPUTS: Readonly<Record<AttributeModel, readonly { file: string; dims: readonly number[] }[]>> = {
-  emotion: [{ file: EMOTION_MODEL_FILE, dims: [1, 1, EMOTION_INPUT_SIZE, EMOTION_INPUT_SIZE] }],
-  faceAttributes: [{ file: FACE_ATTRIBUTES_MODEL_FILE, dims: [1, 3, ALIGNED_SIZE, ALIGNED_SIZE] }],
-  headPose: HEAD_POSE_MODEL_FILES.map((file) => ({ file, dims: [1, 3, HEAD_POSE_INPUT_SIZE, HEAD_POSE_INPUT_SIZE] })),
-  iris: [{ file: IRIS_MODEL_FILE, dims: [1, 3, IRIS_INPUT_SIZE, IRIS_INPUT_SIZE] }],
-  liveness: [{ file: LIVENESS_MODEL_FILE, dims: [1, 3, LIVENESS_INPUT_SIZE, LIVENESS_INPUT_SIZE] }],
-};
+const ALL_ATTRIBUTE_MODELS: readonly ModelId[] = [...new Set(Object.values(MODELS_BY_ATTRIBUTE).flat())];
 
-export function modelsNeeded(wanted: ReadonlySet<AttributeName>): Set<AttributeModel> {
-  const models = new Set<AttributeModel>();
+export function modelsNeeded(wanted: ReadonlySet<AttributeName>): Set<ModelId> {
+  const models = new Set<ModelId>();
   for (const name of wanted) for (const model of MODELS_BY_ATTRIBUTE[name] ?? []) models.add(model);
   return models;
 }
 
 /** The model files the wanted attributes read (all attribute models when `wanted` is omitted). */
 export function attributeModelFiles(wanted?: ReadonlySet<AttributeName>): string[] {
-  const models = wanted ? modelsNeeded(wanted) : (Object.keys(MODEL_INPUTS) as AttributeModel[]);
-  return [...models].flatMap((model) => MODEL_INPUTS[model].map((input) => input.file));
+  return [...(wanted ? modelsNeeded(wanted) : ALL_ATTRIBUTE_MODELS)].map((id) => MODELS[id].file);
 }
 
 /**
@@ -73,13 +64,7 @@ export function attributesNeedingLandmarks106(wanted: ReadonlySet<AttributeName>
  * missing or corrupt model file fails at start (ModelLoadError), not on a request.
  */
 export async function warmAttributeModels(settings: SessionSettings, wanted?: ReadonlySet<AttributeName>): Promise<void> {
-  const models = wanted ? modelsNeeded(wanted) : (Object.keys(MODEL_INPUTS) as AttributeModel[]);
-  for (const model of models) {
-    for (const { file, dims } of MODEL_INPUTS[model]) {
-      const session = await getSession(file, settings);
-      await runFloat32(session, new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-    }
-  }
+  for (const id of wanted ? modelsNeeded(wanted) : ALL_ATTRIBUTE_MODELS) await warmModel(MODELS[id], settings);
 }
 
 // ---- mapping the 5-head outputs onto the dialect-neutral shapes ----
@@ -118,7 +103,7 @@ export async function computeAttributes(
   // Sequential on purpose: sessions share the process's intra-op threads.
   const emotions = models.has('emotion') ? await runEmotion(image, faces, settings) : undefined;
   const fiveHead = models.has('faceAttributes') ? await runFaceAttributes(image, faces, settings) : undefined;
-  const poses: HeadPose[] | undefined = models.has('headPose') ? await runHeadPose(image, faces, settings) : undefined;
+  const poses: HeadPose[] | undefined = models.has('headPoseFsanet1x1') ? await runHeadPose(image, faces, settings) : undefined;
   const gaze = models.has('iris') ? await runGaze(image, faces, settings) : undefined;
   const liveness = models.has('liveness') ? await runLiveness(image, faces, settings) : undefined;
   const pixels = wanted.has('blur') || wanted.has('quality') ? measureFacePixels(image, faces) : undefined;

@@ -6,12 +6,13 @@
  * docs/attributes.md.
  */
 import type { RgbImage } from '../../image/types.js';
+import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
 import { warpAffineToTensor } from '../geometry.js';
-import { getSession, runFloat32, type SessionSettings } from '../session.js';
+import { MODELS } from '../models.js';
+import type { SessionSettings } from '../session.js';
 import { clamp, squareAroundBox, squareCropTransform, type AttributeFace } from './common.js';
 
-export const LIVENESS_MODEL_FILE = 'human_antispoof.onnx';
-export const LIVENESS_INPUT_SIZE = 128;
+export const LIVENESS_INPUT_SIZE = MODELS.liveness.input.size;
 /** Square crop of the detector box (Human feeds its detector's face crop). */
 export const LIVENESS_CROP_SCALE = 1.0;
 
@@ -30,9 +31,12 @@ export function postprocessLiveness(output: Float32Array, count: number): number
   return Array.from(output, (value) => clamp(value, 0, 1));
 }
 
-export async function runLiveness(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings): Promise<number[]> {
-  if (faces.length === 0) return [];
-  const session = await getSession(LIVENESS_MODEL_FILE, settings);
-  const outputs = await runFloat32(session, preprocessLiveness(image, faces), [faces.length, 3, LIVENESS_INPUT_SIZE, LIVENESS_INPUT_SIZE]);
-  return postprocessLiveness(outputs[session.outputNames[0]].data as Float32Array, faces.length);
+export const livenessModel: FaceModel<AttributeFace, number> = {
+  ...MODELS.liveness,
+  preprocess: preprocessLiveness,
+  postprocess: (outputs, faces) => postprocessLiveness(firstOutput(outputs, 'liveness'), faces.length),
+};
+
+export function runLiveness(image: RgbImage, faces: readonly AttributeFace[], settings: SessionSettings): Promise<number[]> {
+  return runFaceModel(livenessModel, settings, image, faces);
 }
