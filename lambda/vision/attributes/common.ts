@@ -3,7 +3,8 @@
  * a border-replicating gray warp, softmax and distribution helpers.
  */
 import type { RgbImage } from '../../image/types.js';
-import { invertAffine, type Affine } from '../geometry.js';
+import { DETECTOR_BOX_IN_TEMPLATE, SYMMETRIC_TEMPLATE } from '../alignment.js';
+import { applyAffine, estimateSimilarity, invertAffine, type Affine } from '../geometry.js';
 import type { Box, Distribution, Point } from '../types.js';
 
 /** What the pipeline knows about a face when attributes are computed. */
@@ -32,6 +33,19 @@ export function squareAroundBox(box: Box, scale: number, shiftDown = 0): SquareR
     centerY: box.y + box.height / 2 + shiftDown * box.height,
     side: scale * Math.max(box.width, box.height),
   };
+}
+
+/**
+ * Square of `scale`× the detector box the 5 points predict: the box framing (DETECTOR_BOX_IN_TEMPLATE)
+ * carried back from the template frame by the face's similarity, so the crop follows the landmarks,
+ * not whichever detector or plan drew the box. Kept upright (only centre and side come from the
+ * similarity) like the box crops it replaces: FER2013 frames and FSA-Net's training crops are not
+ * rotated level, and FSA-Net must see the roll it was trained with.
+ */
+export function squareFromLandmarks(landmarks5: readonly Point[], scale: number): SquareRegion {
+  const toTemplate = estimateSimilarity(landmarks5, SYMMETRIC_TEMPLATE);
+  const centre = applyAffine(invertAffine(toTemplate), { x: DETECTOR_BOX_IN_TEMPLATE.centreX, y: DETECTOR_BOX_IN_TEMPLATE.centreY });
+  return { centerX: centre.x, centerY: centre.y, side: (scale * DETECTOR_BOX_IN_TEMPLATE.side) / Math.hypot(toTemplate[0], toTemplate[3]) };
 }
 
 /**

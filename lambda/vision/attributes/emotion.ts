@@ -8,6 +8,8 @@
  * frame centre, so a square of 1.0× the larger box side around the box centre reproduces the
  * training framing. Chosen from that geometry, not by sweeping accuracy on the eval labels (a sweep
  * picked 0.85× shifted up 0.05, which scores the same within noise and would overfit 210 images).
+ * The square is placed from the 5 points (squareFromLandmarks: the box those points predict), so
+ * it keeps that framing on average without following a detector's box convention.
  * The image border is replicated (not black).
  */
 import type { RgbImage } from '../../image/types.js';
@@ -15,16 +17,14 @@ import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
 import { MODELS } from '../models.js';
 import type { SessionSettings } from '../session.js';
 import { EMOTIONS, type Distribution, type Emotion } from '../types.js';
-import { squareAroundBox, squareCropTransform, toDistribution, warpGrayReplicate, type AttributeFace } from './common.js';
+import { squareCropTransform, squareFromLandmarks, toDistribution, warpGrayReplicate, type AttributeFace } from './common.js';
 
 export const EMOTION_INPUT_SIZE = MODELS.emotion.input.size;
-/** Crop side relative to the larger box side: the training framing (see above). */
+/** Crop side relative to the (predicted) larger box side: the training framing (see above). */
 export const EMOTION_CROP_SCALE = 1.0;
-/** Crop centre moved down by this fraction of the box height: none, the box is centred on the frame. */
-export const EMOTION_CROP_SHIFT = 0;
 
-export function emotionCropTransform(face: AttributeFace, scale = EMOTION_CROP_SCALE, shiftDown = EMOTION_CROP_SHIFT) {
-  return squareCropTransform(squareAroundBox(face.box, scale, shiftDown), EMOTION_INPUT_SIZE);
+export function emotionCropTransform(face: AttributeFace, scale = EMOTION_CROP_SCALE) {
+  return squareCropTransform(squareFromLandmarks(face.landmarks5, scale), EMOTION_INPUT_SIZE);
 }
 
 /** Normalises a 0..255 gray value the way the model was trained: [-1, 1]. */
@@ -33,16 +33,11 @@ export function normaliseEmotionGray(gray: number): number {
 }
 
 /** Builds the [N,1,64,64] batch. */
-export function preprocessEmotion(
-  image: RgbImage,
-  faces: readonly AttributeFace[],
-  scale = EMOTION_CROP_SCALE,
-  shiftDown = EMOTION_CROP_SHIFT,
-): Float32Array {
+export function preprocessEmotion(image: RgbImage, faces: readonly AttributeFace[], scale = EMOTION_CROP_SCALE): Float32Array {
   const plane = EMOTION_INPUT_SIZE * EMOTION_INPUT_SIZE;
   const batch = new Float32Array(faces.length * plane);
   faces.forEach((face, index) => {
-    warpGrayReplicate(image, emotionCropTransform(face, scale, shiftDown), EMOTION_INPUT_SIZE, batch, index * plane);
+    warpGrayReplicate(image, emotionCropTransform(face, scale), EMOTION_INPUT_SIZE, batch, index * plane);
   });
   for (let i = 0; i < batch.length; i++) batch[i] = normaliseEmotionGray(batch[i]);
   return batch;

@@ -7,7 +7,8 @@
  *
  * Estimator: yaw and pitch from FSA-Net (headpose_fsanet_1x1.onnx and headpose_fsanet_var.onnx,
  * MIT, trained on 300W-LP), the two models averaged. Input [1,3,64,64] BGR (x − 127.5)/128 of a
- * square crop around the box; output [1,3] = yaw, pitch, roll, converted by FSANET_SIGNS.
+ * square crop 1.5× the box the 5 points predict (squareFromLandmarks); output [1,3] = yaw, pitch,
+ * roll, converted by FSANET_SIGNS.
  * Roll comes from the 5-point eye line instead: it is exact geometry, mirror-symmetric by
  * construction, while FSA-Net's roll correlated only 0.92 with it.
  * The graphs have a fixed batch of 1, so each face is one run (64×64: about 1 ms each).
@@ -20,14 +21,15 @@ import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
 import { MODELS } from '../models.js';
 import type { SessionSettings } from '../session.js';
 import type { HeadPose, Point } from '../types.js';
-import { squareAroundBox, squareCropTransform, type AttributeFace } from './common.js';
+import { squareCropTransform, squareFromLandmarks, type AttributeFace } from './common.js';
 import { warpAffineToTensor } from '../geometry.js';
 import { FIVE_POINTS_IN_106 } from '../landmarks106.js';
 
 export const HEAD_POSE_INPUT_SIZE = MODELS.headPoseFsanet1x1.input.size;
 /**
- * Crop side over the larger box side. FSA-Net's demo pads its detector's box by 0.6 per side (2.2×);
- * with SCRFD boxes 1.5× agreed best with the landmark geometry and under mirroring (1.2-2.2 tried).
+ * Crop side over the larger (predicted) box side. FSA-Net's demo pads its detector's box by 0.6 per
+ * side (2.2×); with SCRFD boxes 1.5× agreed best with the landmark geometry and under mirroring
+ * (1.2-2.2 tried).
  */
 export const HEAD_POSE_CROP_SCALE = 1.5;
 const FSANET_NORMALISATION = { mean: 127.5, std: 128, order: 'bgr' } as const;
@@ -40,7 +42,7 @@ const FSANET_NORMALISATION = { mean: 127.5, std: 128, order: 'bgr' } as const;
 export const FSANET_SIGNS = { yaw: 1, pitch: 1 } as const;
 
 export function headPoseCropTransform(face: AttributeFace, scale = HEAD_POSE_CROP_SCALE) {
-  return squareCropTransform(squareAroundBox(face.box, scale), HEAD_POSE_INPUT_SIZE);
+  return squareCropTransform(squareFromLandmarks(face.landmarks5, scale), HEAD_POSE_INPUT_SIZE);
 }
 
 /** The [N,3,64,64] batch, BGR (x − 127.5)/128 (run one face at a time: the graphs' batch is fixed at 1). */

@@ -10,17 +10,17 @@ import { firstOutput, runFaceModel, type FaceModel } from '../face-model.js';
 import { warpAffineToTensor } from '../geometry.js';
 import { MODELS } from '../models.js';
 import type { SessionSettings } from '../session.js';
-import { clamp, squareAroundBox, squareCropTransform, type AttributeFace } from './common.js';
+import { clamp, squareCropTransform, squareFromLandmarks, type AttributeFace } from './common.js';
 
 export const LIVENESS_INPUT_SIZE = MODELS.liveness.input.size;
-/** Square crop of the detector box (Human feeds its detector's face crop). */
+/** Square of the box the 5 points predict (Human feeds its detector's face crop). */
 export const LIVENESS_CROP_SCALE = 1.0;
 
 export function preprocessLiveness(image: RgbImage, faces: readonly AttributeFace[]): Float32Array {
   const slot = 3 * LIVENESS_INPUT_SIZE * LIVENESS_INPUT_SIZE;
   const batch = new Float32Array(faces.length * slot);
   faces.forEach((face, index) => {
-    const transform = squareCropTransform(squareAroundBox(face.box, LIVENESS_CROP_SCALE), LIVENESS_INPUT_SIZE);
+    const transform = squareCropTransform(squareFromLandmarks(face.landmarks5, LIVENESS_CROP_SCALE), LIVENESS_INPUT_SIZE);
     warpAffineToTensor(image, transform, LIVENESS_INPUT_SIZE, LIVENESS_INPUT_SIZE, { mean: 0, std: 255, order: 'rgb' }, batch, index * slot);
   });
   return batch;
