@@ -1,7 +1,8 @@
 /**
  * The one table of the models facekit runs: each model's file (in the model folder; sha256 and
  * licence in models/manifest.json) and the input a run takes. The pipeline loads and warms from it,
- * the attributes name the models they need by its ids, the config takes its default files from it.
+ * the planner covers the detector's reliable range, the attributes name the models they need by its
+ * ids, the config takes its default files from it.
  * Adding a detector or a per-face model = its module (a FaceModel, face-model.ts) + one entry here.
  *
  * Pure data on purpose: config.ts reads it without loading onnxruntime.
@@ -25,10 +26,15 @@ export interface ModelSpec {
    * batch of 1; FaceRes is capped for memory, faceres.ts). Unset: any batch (run in BATCH_SIZES pieces).
    */
   readonly maxBatch?: number;
+  /**
+   * A detector's reliable face sizes in input pixels (longer box side), which the planner covers
+   * with its passes: measured by `npm run eval:detector-range` (docs/performance.md).
+   */
+  readonly reliableRange?: { readonly minFacePx: number; readonly maxFacePx: number };
 }
 
 const table = {
-  scrfd: { id: 'scrfd', file: 'scrfd_2.5g_kps_dynhw.onnx', role: 'detector', input: { channels: 3 } },
+  scrfd: { id: 'scrfd', file: 'scrfd_2.5g_kps_dynhw.onnx', role: 'detector', input: { channels: 3 }, reliableRange: { minFacePx: 16, maxFacePx: 320 } },
   landmarks106: { id: 'landmarks106', file: 'pfld106_lite_if106.onnx', role: 'face', input: { channels: 3, size: 112 } },
   genderAge: { id: 'genderAge', file: 'insightface_genderage_v1.onnx', role: 'face', input: { channels: 3, size: 112 } },
   faceRes: { id: 'faceRes', file: 'human_faceres_age_gender_desc.onnx', role: 'face', input: { channels: 3, size: 224 }, maxBatch: 4 },

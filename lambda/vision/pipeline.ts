@@ -34,9 +34,10 @@ function toDetectedFace(candidate: Candidate): DetectedFace {
 
 /**
  * SCRFD-2.5g's reliable face sizes, in input pixels (longer box side), from
- * `npm run eval:detector-range` on the dev WIDER photos and 300-W close-ups (docs/performance.md).
+ * `npm run eval:detector-range` on the dev WIDER photos and 300-W close-ups (docs/performance.md);
+ * kept with the detector's entry in the model table.
  */
-export const SCRFD_RELIABLE_RANGE: ReliableRange = { minFacePx: 16, maxFacePx: 320 };
+export const SCRFD_RELIABLE_RANGE: ReliableRange = MODELS.scrfd.reliableRange;
 
 /** The plan for a region: the request's smallest face (or the config's) and whether it wants only the largest. */
 export function planFor(region: Box, options: Pick<DetectOptions, 'minFaceSize' | 'minFaceShortSideFraction' | 'maxFaces'>, detector: FacekitConfig['detector']): DetectionPlan {
