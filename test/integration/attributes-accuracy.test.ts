@@ -60,9 +60,9 @@ describe('attribute accuracy on labelled images', () => {
     expect(figures.fer.count).toBe(7 * FER_IMAGES_PER_CLASS);
     // The model honestly reaches ~0.5 on FER2013 faces the detector finds (0.50 on all 210 images,
     // below the 0.55 target); the detector misses ~18 % of these 48×48 crops.
-    expect(figures.fer.accuracyOnFound).toBeGreaterThanOrEqual(0.45); // measured 0.536 (30/56)
-    expect(figures.fer.noFace).toBeLessThanOrEqual(18); // measured 14 of 70
-    expect(figures.smileVsHappy.accuracy).toBeGreaterThanOrEqual(0.85); // measured 0.946 (53/56)
+    expect(figures.fer.accuracyOnFound).toBeGreaterThanOrEqual(0.45); // measured 0.632 (43/68)
+    expect(figures.fer.noFace).toBeLessThanOrEqual(18); // measured 2 of 70
+    expect(figures.smileVsHappy.accuracy).toBeGreaterThanOrEqual(0.85); // measured 0.956 (65/68)
   }, 180_000);
 
   it('CelebA smile and mouth, CelebA/MeGlass eyeglasses, frontal yaw', async () => {
@@ -89,8 +89,8 @@ describe('attribute accuracy on labelled images', () => {
     expect(figures.faces).toBeGreaterThanOrEqual(18); // measured 22
     expect(figures.mirrorYawSignFlipRate).toBeGreaterThanOrEqual(0.95); // measured 1.0
     expect(figures.mirrorRollSignFlipRate).toBeGreaterThanOrEqual(0.95); // measured 1.0
-    expect(figures.mirrorYawError).toBeLessThan(3); // measured 1.3°
-    expect(figures.mirrorPitchError).toBeLessThan(3); // measured 1.3°
+    expect(figures.mirrorYawError).toBeLessThan(3); // measured 1.6°
+    expect(figures.mirrorPitchError).toBeLessThan(3); // measured 1.0°
     expect(figures.turnedSignAgreement).toBeGreaterThanOrEqual(0.9); // measured 1.0 (7 turned faces)
   }, 120_000);
 
