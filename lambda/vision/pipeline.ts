@@ -81,7 +81,7 @@ export class FacePipeline implements FaceAnalyzer {
     // allSettled: report a failure only once no other model is still loading, so the caller may
     // exit (or end a worker) without tearing down onnxruntime in the middle of a load.
     const loads = await Promise.allSettled([
-      getSession(config.detector.modelFile, settings),
+      getSession(config.detector.modelFile, { ...settings, memoryArena: config.detector.memoryArena }),
       getSession(config.landmarkModelFile, settings),
       getSession(config.genderAgeModelFile, settings),
       config.genderModel === 'fused' ? getSession(config.faceResModelFile, settings) : Promise.resolve(undefined),
