@@ -46,6 +46,14 @@ export interface DetectorConfig {
    * (docs/performance.md). Env: FACEKIT_DETECTOR_RESAMPLING. @default 'exact'
    */
   readonly resampling: DetectorResampling;
+  /**
+   * onnxruntime's CPU arena for the detector only. Its activations are the largest of any model
+   * (tens of MB per layer on a 1280×960 canvas); without an arena, under the malloc settings that
+   * keep memory flat, every run maps them afresh and faults each page in: 1.8× slower detector
+   * runs (docs/performance.md). The arena keeps its high-water mark, bounded by the largest canvas
+   * (the planner's fixed sides). Env: FACEKIT_DETECTOR_ARENA. @default true
+   */
+  readonly memoryArena: boolean;
 }
 
 export interface ImageLimits {
@@ -112,8 +120,9 @@ export interface FacekitConfig {
    */
   readonly memoryPattern: boolean;
   /**
-   * onnxruntime's CPU arena: keeps the largest buffers any run needed, for the life of the process.
-   * Env: FACEKIT_ORT_ARENA=1. @default false
+   * onnxruntime's CPU arena for the per-face models (the detector has its own, detector.memoryArena):
+   * keeps the largest buffers any run needed, for the life of the process; batches of 16 FaceRes
+   * crops make that large. Env: FACEKIT_ORT_ARENA=1. @default false
    */
   readonly memoryArena: boolean;
   readonly detector: DetectorConfig;
@@ -207,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       minFaceSize: envNumber(env, 'FACEKIT_MIN_FACE_SIZE', 10),
       preNmsTopK: 750,
       resampling: envChoice(env, 'FACEKIT_DETECTOR_RESAMPLING', DETECTOR_RESAMPLINGS, 'exact'),
+      memoryArena: envBoolean(env, 'FACEKIT_DETECTOR_ARENA', true),
     },
     landmarkModelFile: MODELS.landmarks106.file,
     genderAgeModelFile: MODELS.genderAge.file,

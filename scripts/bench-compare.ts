@@ -100,7 +100,7 @@ type Detector = (image: RgbImage) => Promise<ScoredBox[]>;
 /** The plain InsightFace-style detector: one square letterbox pass, no planner. */
 export async function plainDetector(side: number, threads: number): Promise<Detector> {
   const config = loadConfig();
-  const session = await getSession(config.detector.modelFile, { modelDir: config.modelDir, intraOpThreads: threads, memoryArena: config.memoryArena, memoryPattern: config.memoryPattern });
+  const session = await getSession(config.detector.modelFile, { modelDir: config.modelDir, intraOpThreads: threads, memoryArena: config.detector.memoryArena, memoryPattern: config.memoryPattern });
   return async (image) => {
     const box = letterbox({ x: 0, y: 0, width: image.width, height: image.height }, { width: side, height: side });
     const candidates = await runScrfd(session, image, box, AP_MIN_CONFIDENCE, config.detector.preNmsTopK);

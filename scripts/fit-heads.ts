@@ -7,14 +7,18 @@
  * deterministic: name-sorted faces, folds by position (index mod 5), no randomness, so a rerun on
  * the same data and extractor writes the same bytes.
  *
- * Fused heads: the scalar features are z-scored; FaceRes's 1024-d descriptor enters as its leading
- * principal components (PCA over all training faces: unsupervised, labels unused), z-scored too.
- * Gender: class-balanced L2 logistic regression. Age: ridge regression on log(1 + age) (errors grow
- * with age, so a log scale treats a baby's year like an adult's decade). The FaceRes crop margins,
- * the component count and the penalties are picked by 5-fold cross-validation; the final heads are
- * refitted on all faces and folded back onto the raw features (one weight per value) so serving is
- * a dot product. The age range: quantiles of the cross-validated log-age residuals, symmetric in
- * probability, the pair whose rounded ranges hold the true age for the 80 % of faces closest to.
+ * Fused heads: the scalar features are z-scored. Gender: class-balanced L2 logistic regression
+ * over the scalars and FaceRes's whole 1,024-d descriptor (wideDesign): truncating the descriptor
+ * to its leading principal components (the previous fit: 32) lost children's gender cues, and a
+ * strong L2 penalty over all of it generalises better (CV below). Age: ridge regression on
+ * log(1 + age) (errors grow with age, so a log scale treats a baby's year like an adult's decade),
+ * over either the leading components (PCA over all training faces: unsupervised, labels unused) or
+ * the whole descriptor, whichever cross-validates better. The FaceRes crop margin, the penalties,
+ * the scalars' weight against the descriptor and the age features are picked by 5-fold
+ * cross-validation on the training split; the final heads are refitted on all faces and folded
+ * back onto the raw features (one weight per value) so serving is a dot product. The age range:
+ * quantiles of the cross-validated log-age residuals, symmetric in probability, the pair whose
+ * rounded ranges hold the true age for the 80 % of faces closest to.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,30 +28,31 @@ import {
 } from '../lambda/vision/age-gender-features.js';
 import { FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, type FaceResOutput } from '../lambda/vision/faceres.js';
 import { decodeGenderAge, GENDER_AGE_OUTPUT_WIDTH } from '../lambda/vision/genderage.js';
-import { PROJECT_ROOT } from './evaluation.js';
+import { AGE_BANDS, PROJECT_ROOT } from './evaluation.js';
 import {
   EXTRACTED_MARGINS, FACE_RECORD_WIDTH, FEATURE_EXTRACTOR_VERSION, loadTrainLabels, RECORD_GENDER_AGE_OFFSET, recordViewOffset, trainDataHash, trainFeatures,
 } from './head-features.js';
-import { classBalancedWeights, fitLogisticRegression } from './logistic-regression.js';
-import { fitRidge, principalComponents, project } from './ridge-regression.js';
+import { classBalancedWeights, fitLogisticRegression, fitWideLogisticRegression, weightedGram } from './logistic-regression.js';
+import { fitRidge, fitRidgeFromGram, principalComponents, project, targetMoment } from './ridge-regression.js';
 
 export const HEADS_FILE = join(PROJECT_ROOT, 'lambda', 'vision', 'heads', 'age-gender-heads.json');
 const FOLDS = 5;
-/** Candidate FaceRes crop sets (indices into EXTRACTED_MARGINS): at most two crops, the cost of the old box-crop fusion. */
-const VIEW_SETS: readonly (readonly number[])[] = [[0], [1], [0, 1]];
-/** Descriptor components and penalties tried (penalties act on sums over ~5,000 faces). */
-const COMPONENT_COUNTS = [16, 32, 64];
-const GENDER_PENALTIES = [1, 10, 100];
+/** Candidate FaceRes crop sets (indices into EXTRACTED_MARGINS): one crop each, the serving cost today (one FaceRes run per face). */
+const VIEW_SETS: readonly (readonly number[])[] = [[0], [1]];
+/** Age: descriptor components and ridge penalties tried (penalties act on sums over ~5,000 faces). */
+const COMPONENT_COUNTS = [8, 16, 32, 64];
 const AGE_PENALTIES = [1, 10, 100];
-/** Settings used while comparing crop sets. */
+/** Gender (whole descriptor): logistic penalties and scalar boosts tried (see wideDesign). */
+const WIDE_GENDER_PENALTIES = [1000, 300, 100];
+const WIDE_AGE_PENALTIES = [10000, 3000, 1000];
+const SCALAR_BOOSTS = [3, 10, 30];
+/** Settings used while comparing crop sets (the former PCA gender head: cheap, and ranks crops alike). */
 const VIEW_SEARCH = { components: 32, genderPenalty: 10, agePenalty: 10 };
 /**
- * Training faces used: the first 2,400 of head-features.ts's extraction order, i.e. 3 of every 8 faces
- * of the name-sorted split (a uniform 3/8: ~300 per age band). Feature extraction ran at
- * ~0.9 s per face on the shared 2-core machine, so the whole 6,400 did not fit the time available;
- * FACEKIT_FIT_FACES=6400 refits on all of them (extracting the rest first).
+ * Training faces used: all 6,400 (head-features.ts extracts them in ~0.3-0.9 s per face on a shared
+ * 2-core machine; a smaller FACEKIT_FIT_FACES takes a uniform prefix of its extraction order).
  */
-const DEFAULT_TRAIN_FACES = 2400;
+const DEFAULT_TRAIN_FACES = 6400;
 const TARGET_COVERAGE = 0.8;
 const CHILD_AGE = 13;
 
@@ -121,6 +126,82 @@ function design(raw: readonly Float64Array[], scalarCount: number, pca?: ReturnT
 }
 
 // ------------------------------------------------------------------------------------------------
+// Gender over the whole descriptor
+
+/**
+ * Wide design for gender: the z-scored scalars, times `scalarBoost` (a boost b divides their penalty
+ * by b², so the strong ready-made gender logits are shrunk less than the 1,024 descriptor values),
+ * then the descriptor centred and divided by one common scale (its RMS standard deviation), so it keeps
+ * its geometry and the L2 penalty shrinks every direction of it alike rather than cutting it to a few
+ * leading components: children's gender cues are not in the descriptor's top-variance directions.
+ */
+function wideDesign(raw: readonly Float64Array[], scalarCount: number, scalarBoost: number): { readonly rows: Float64Array[]; readonly toRaw: Design['toRaw'] } {
+  const width = raw[0].length;
+  const columns = Array.from({ length: width }, (_, k) => raw.map((row) => row[k]));
+  const { means, scales } = zScores(columns);
+  const descriptorScale = Math.sqrt(scales.slice(scalarCount).reduce((sum, scale) => sum + scale * scale, 0) / (width - scalarCount)) || 1;
+  const divisors = scales.map((scale, k) => (k < scalarCount ? scale / scalarBoost : descriptorScale));
+  const rows = raw.map((row) => Float64Array.from(row, (value, k) => (value - means[k]) / divisors[k]));
+  const toRaw = (fitted: readonly number[]): LinearHead => {
+    const weights = divisors.map((divisor, k) => fitted[k] / divisor);
+    const bias = weights.reduce((sum, weight, k) => sum - weight * means[k], fitted[width]);
+    return { weights, bias };
+  };
+  return { rows, toRaw };
+}
+
+/** One Gram matrix per (fold, sex) part of the training faces: the CV fits below sum the parts they train on. */
+function foldParts(rows: readonly Float64Array[], faces: readonly Face[]): Float64Array[] {
+  return Array.from({ length: FOLDS * 2 }, (_, part) => {
+    const members = rows.map((_, i) => i).filter((i) => i % FOLDS === part >> 1 && faces[i].male === (part & 1));
+    return weightedGram(members.map((i) => rows[i]), members.map(() => 1));
+  });
+}
+function sumParts(parts: readonly Float64Array[], fold: number, maleWeight: number, femaleWeight: number): Float64Array {
+  const gram = new Float64Array(parts[0].length);
+  parts.forEach((part, index) => {
+    if (index >> 1 === fold) return;
+    const factor = index & 1 ? maleWeight : femaleWeight;
+    for (let k = 0; k < gram.length; k++) gram[k] += factor * part[k];
+  });
+  return gram;
+}
+
+/** Out-of-fold gender scores for each penalty (class-balanced logistic, as the final fit). */
+function wideGenderCv(rows: readonly Float64Array[], faces: readonly Face[], penalties: readonly number[], parts: readonly Float64Array[]): number[][] {
+  const scores = penalties.map(() => new Array<number>(rows.length).fill(0));
+  for (let fold = 0; fold < FOLDS; fold++) {
+    const train = rows.map((_, i) => i).filter((i) => !inFold(i, fold));
+    const labels = train.map((i) => faces[i].male);
+    const weights = classBalancedWeights(labels);
+    const gram = sumParts(parts, fold, weights[labels.indexOf(1)], weights[labels.indexOf(0)]);
+    // Strongest penalty first, each solution warm-starting the next.
+    let initial: number[] | undefined;
+    [...penalties.keys()].sort((a, b) => penalties[b] - penalties[a]).forEach((p) => {
+      const fit = fitWideLogisticRegression(train.map((i) => rows[i]), labels, { l2: penalties[p], sampleWeights: weights, gram, initial });
+      initial = fit.weights;
+      rows.forEach((row, i) => { if (inFold(i, fold)) scores[p][i] = score(fit.weights, Array.from(row)); });
+    });
+  }
+  return scores;
+}
+
+/** Out-of-fold log-age predictions for each ridge penalty. */
+function wideAgeCv(rows: readonly Float64Array[], faces: readonly Face[], penalties: readonly number[], parts: readonly Float64Array[]): number[][] {
+  const scores = penalties.map(() => new Array<number>(rows.length).fill(0));
+  for (let fold = 0; fold < FOLDS; fold++) {
+    const train = rows.map((_, i) => i).filter((i) => !inFold(i, fold));
+    const gram = sumParts(parts, fold, 1, 1);
+    const moment = targetMoment(train.map((i) => rows[i]), train.map((i) => Math.log1p(faces[i].age)));
+    penalties.forEach((penalty, p) => {
+      const weights = fitRidgeFromGram(gram, moment, penalty);
+      rows.forEach((row, i) => { if (inFold(i, fold)) scores[p][i] = score(weights, Array.from(row)); });
+    });
+  }
+  return scores;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Cross-validation
 
 const inFold = (index: number, fold: number) => index % FOLDS === fold;
@@ -129,6 +210,12 @@ function fitGender(rows: readonly number[][], faces: readonly Face[], penalty: n
   const labels = faces.map((face) => face.male);
   return fitLogisticRegression(rows, labels, { l2: penalty, sampleWeights: classBalancedWeights(labels) }).weights;
 }
+const fitWideGender = (rows: readonly Float64Array[], faces: readonly Face[], penalty: number) => {
+  const labels = faces.map((face) => face.male);
+  const fit = fitWideLogisticRegression(rows, labels, { l2: penalty, sampleWeights: classBalancedWeights(labels) });
+  log(`  final gender fit: ${fit.iterations} iterations`);
+  return fit.weights;
+};
 const fitAge = (rows: readonly number[][], faces: readonly Face[], penalty: number) => fitRidge(rows, faces.map((face) => Math.log1p(face.age)), { l2: penalty });
 const score = (weights: readonly number[], row: readonly number[]) => row.reduce((sum, value, k) => sum + weights[k] * value, weights[row.length]);
 
@@ -151,6 +238,12 @@ function genderFigures(scores: readonly number[], faces: readonly Face[]): Gende
   };
   return { all: rate(() => true), children: rate((face) => face.age < CHILD_AGE), adults: rate((face) => face.age >= CHILD_AGE) };
 }
+/** Gender accuracy per reported age band (evaluation.ts's AGE_BANDS). */
+const genderByBand = (scores: readonly number[], faces: readonly Face[]): Record<string, number> => Object.fromEntries(AGE_BANDS.map(({ name, from, to }) => {
+  const chosen = faces.map((face, i) => ({ face, i })).filter(({ face }) => face.age >= from && face.age < to);
+  return [name, chosen.filter(({ face, i }) => (scores[i] > 0 ? 1 : 0) === face.male).length / chosen.length];
+}));
+const bandGender = (scores: readonly number[], faces: readonly Face[]) => Object.entries(genderByBand(scores, faces)).map(([name, value]) => `${name} ${value.toFixed(3)}`).join(', ');
 const ageMae = (scores: readonly number[], faces: readonly Face[]) => faces.reduce((sum, face, i) => sum + Math.abs(agesFromLogAge(scores[i], { low: 0, high: 0 }).age - face.age), 0) / faces.length;
 
 /** Residual quantile at probability p (linear interpolation between order statistics). */
@@ -218,27 +311,40 @@ async function main(): Promise<void> {
   }
   const { views, raw, pca } = chosen!;
 
-  let genderChoice: { components: number; penalty: number; scores: number[]; accuracy: number } | undefined;
-  let ageChoice: { components: number; penalty: number; scores: number[]; mae: number } | undefined;
+  // Gender: the whole descriptor (wideDesign), penalty and scalar boost by CV accuracy. The training
+  // split has 800 faces per age band, so overall CV accuracy weighs every band alike.
+  let genderChoice: { boost: number; penalty: number; scores: number[]; accuracy: number; design: ReturnType<typeof wideDesign> } | undefined;
+  // Age candidates: the leading descriptor components (ridge, small), or the whole descriptor (wideDesign).
+  let ageChoice: { descriptor: string; penalty: number; scores: number[]; mae: number; toRaw: Design['toRaw']; fitAll: () => number[] } | undefined;
+  const considerAge = (descriptor: string, penalty: number, scores: number[], toRaw: Design['toRaw'], fitAll: () => number[]) => {
+    const mae = ageMae(scores, faces);
+    log(`  age, ${descriptor}, L2 ${penalty}: CV MAE ${mae.toFixed(3)}`);
+    if (!ageChoice || mae < ageChoice.mae) ageChoice = { descriptor, penalty, scores, mae, toRaw, fitAll };
+  };
   for (const components of COMPONENT_COUNTS) {
-    const { rows } = design(raw, scalarCount, pca, components);
-    for (const penalty of GENDER_PENALTIES) {
-      const scores = crossValidated(rows, faces, (part, partFaces) => fitGender(part, partFaces, penalty));
-      const accuracy = genderFigures(scores, faces).all;
-      log(`  gender, ${components} components, L2 ${penalty}: CV accuracy ${accuracy.toFixed(4)}`);
-      if (!genderChoice || accuracy > genderChoice.accuracy) genderChoice = { components, penalty, scores, accuracy };
-    }
+    const pcaDesign = design(raw, scalarCount, pca, components);
     for (const penalty of AGE_PENALTIES) {
-      const scores = crossValidated(rows, faces, (part, partFaces) => fitAge(part, partFaces, penalty));
-      const mae = ageMae(scores, faces);
-      log(`  age, ${components} components, L2 ${penalty}: CV MAE ${mae.toFixed(3)}`);
-      if (!ageChoice || mae < ageChoice.mae) ageChoice = { components, penalty, scores, mae };
+      considerAge(`${components} components`, penalty, crossValidated(pcaDesign.rows, faces, (part, partFaces) => fitAge(part, partFaces, penalty)), pcaDesign.toRaw, () => fitAge(pcaDesign.rows, faces, penalty));
     }
   }
-  const genderDesign = design(raw, scalarCount, pca, genderChoice!.components);
-  const ageDesign = design(raw, scalarCount, pca, ageChoice!.components);
+  for (const boost of SCALAR_BOOSTS) {
+    const wide = wideDesign(raw, scalarCount, boost);
+    const parts = foldParts(wide.rows, faces);
+    const genderScores = wideGenderCv(wide.rows, faces, WIDE_GENDER_PENALTIES, parts);
+    WIDE_GENDER_PENALTIES.forEach((penalty, p) => {
+      const figures = genderFigures(genderScores[p], faces);
+      log(`  gender, whole descriptor, scalars ×${boost}, L2 ${penalty}: CV accuracy ${figures.all.toFixed(4)} (<${CHILD_AGE} ${figures.children.toFixed(3)}, ≥${CHILD_AGE} ${figures.adults.toFixed(3)}; per band ${bandGender(genderScores[p], faces)})`);
+      // Ties go to the earlier (more regularised) setting.
+      if (!genderChoice || figures.all > genderChoice.accuracy) genderChoice = { boost, penalty, scores: genderScores[p], accuracy: figures.all, design: wide };
+    });
+    const ageScores = wideAgeCv(wide.rows, faces, WIDE_AGE_PENALTIES, parts);
+    const fitAll = (penalty: number) => () => fitRidgeFromGram(sumParts(parts, -1, 1, 1), targetMoment(wide.rows, faces.map((face) => Math.log1p(face.age))), penalty);
+    WIDE_AGE_PENALTIES.forEach((penalty, p) => considerAge(`whole descriptor, scalars ×${boost}`, penalty, ageScores[p], wide.toRaw, fitAll(penalty)));
+  }
+  const genderDesign = genderChoice!.design;
   const fusedInterval = calibrateInterval(ageChoice!.scores, faces);
   const fusedCv = { gender: genderFigures(genderChoice!.scores, faces), ageMae: ageChoice!.mae, ...fusedInterval };
+  log(`fused heads CV: gender per band ${bandGender(genderChoice!.scores, faces)}`);
   log(`fused heads CV: gender ${JSON.stringify(fusedCv.gender)}, age MAE ${fusedCv.ageMae.toFixed(2)}, range coverage ${fusedCv.coverage.toFixed(3)} width ${fusedCv.width.toFixed(1)}`);
 
   const cvSummary = (cv: typeof fusedCv) => ({
@@ -255,15 +361,18 @@ async function main(): Promise<void> {
       licence: 'Fitted on UTKFace, which is licensed for non-commercial research only: these weights inherit that restriction.',
       crossValidation: {
         folds: FOLDS,
-        fused: { ...cvSummary(fusedCv), faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]), genderComponents: genderChoice!.components, genderL2: genderChoice!.penalty, ageComponents: ageChoice!.components, ageL2: ageChoice!.penalty },
+        fused: {
+          ...cvSummary(fusedCv),
+          genderAccuracyByBand: Object.fromEntries(Object.entries(genderByBand(genderChoice!.scores, faces)).map(([band, value]) => [band, round(value)])),
+          faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]), genderDescriptor: 'all values', genderScalarBoost: genderChoice!.boost, genderL2: genderChoice!.penalty, ageDescriptor: ageChoice!.descriptor, ageL2: ageChoice!.penalty },
         genderage: cvSummary(genderAgeCv),
       },
     },
     fused: {
       features: [...GENDER_AGE_FEATURE_NAMES, ...FACERES_SUMMARY_FEATURE_NAMES, DESCRIPTOR_FEATURE_NAME],
       faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]),
-      gender: genderDesign.toRaw(fitGender(genderDesign.rows, faces, genderChoice!.penalty)),
-      age: { ...ageDesign.toRaw(fitAge(ageDesign.rows, faces, ageChoice!.penalty)), interval: fusedInterval.interval },
+      gender: genderDesign.toRaw(fitWideGender(genderDesign.rows, faces, genderChoice!.penalty)),
+      age: { ...ageChoice!.toRaw(ageChoice!.fitAll()), interval: fusedInterval.interval },
     },
     genderage: {
       features: [...GENDER_AGE_FEATURE_NAMES],

@@ -5,7 +5,7 @@
  * deterministic for a given input.
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { solveLinear } from './logistic-regression.js';
+import { choleskyFactor, choleskySolve, solveLinear } from './logistic-regression.js';
 
 export interface RidgeOptions {
   /** L2 penalty on the weights (on the sum of squared errors). */
@@ -129,4 +129,28 @@ export function project(pca: PrincipalComponents, row: ArrayLike<number>): numbe
     for (let k = 0; k < component.length; k++) sum += component[k] * (row[k] - pca.mean[k]);
     return sum;
   });
+}
+
+/**
+ * Ridge regression from a precomputed Gram matrix over rows augmented with 1 (logistic-regression.ts's
+ * weightedGram): minimises Σ (w·x + b − y)² + l2·|w|², intercept unpenalised, by one Cholesky solve.
+ * Used where many penalties and folds share one Gram (the heads' whole-descriptor age fit).
+ */
+export function fitRidgeFromGram(gram: Float64Array, moment: ArrayLike<number>, l2: number): number[] {
+  const dimension = moment.length;
+  const system = Float64Array.from(gram);
+  for (let k = 0; k < dimension - 1; k++) system[k * dimension + k] += l2;
+  system[dimension * dimension - 1] += 1e-9; // unpenalised intercept; keeps the factor defined
+  return Array.from(choleskySolve(choleskyFactor(system, dimension), moment, dimension));
+}
+
+/** Σ_s target_s · (x_s, 1): the right-hand side fitRidgeFromGram pairs with a Gram. */
+export function targetMoment(rows: readonly ArrayLike<number>[], targets: readonly number[]): Float64Array {
+  const width = rows[0].length;
+  const moment = new Float64Array(width + 1);
+  rows.forEach((row, sample) => {
+    for (let k = 0; k < width; k++) moment[k] += targets[sample] * row[k];
+    moment[width] += targets[sample];
+  });
+  return moment;
 }

@@ -88,7 +88,7 @@ export class FacePipeline implements FaceAnalyzer {
     // allSettled: report a failure only once no other model is still loading, so the caller may
     // exit (or end a worker) without tearing down onnxruntime in the middle of a load.
     const loads = await Promise.allSettled([
-      warmModel(MODELS.scrfd, settings, config.detector.modelFile),
+      warmModel(MODELS.scrfd, { ...settings, memoryArena: config.detector.memoryArena }, config.detector.modelFile),
       warmModel(MODELS.landmarks106, settings, config.landmarkModelFile),
       warmModel(MODELS.genderAge, settings, config.genderAgeModelFile),
       config.genderModel === 'fused' ? warmModel(MODELS.faceRes, settings, config.faceResModelFile) : Promise.resolve(undefined),

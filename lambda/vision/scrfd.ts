@@ -104,12 +104,40 @@ export function placeRegion(region: Box, input: InputSize, scale: number): Lette
   return { input, scaled: { width: newWidth, height: newHeight }, toInput: composeAffine(resize, toRegion), detScale: newHeight / region.height, offsetX: region.x, offsetY: region.y };
 }
 
-/** Input tensor [1,3,H,W] for one pass, resampled as cv2.resize(INTER_LINEAR) does (InsightFace's own). */
-export function scrfdInputTensor(image: RgbImage, box: Letterbox): Float32Array {
+/**
+ * Input tensor [1,3,H,W] for one pass, resampled as cv2.resize(INTER_LINEAR) does (InsightFace's
+ * own). `into`, when given and large enough, is reused (its first 3·H·W values).
+ */
+export function scrfdInputTensor(image: RgbImage, box: Letterbox, into?: Float32Array): Float32Array {
   const { width, height } = box.input;
-  const tensor = new Float32Array(3 * width * height);
+  const length = 3 * width * height;
+  const tensor = into && into.length >= length ? into.subarray(0, length) : new Float32Array(length);
   warpAffineToTensor(image, box.toInput, width, height, SCRFD_NORMALISATION, tensor);
   return tensor;
+}
+
+/**
+ * Detector input buffers kept between passes. A fresh canvas-sized Float32Array (15 MB at
+ * 1280×960) per pass is mapped and faulted in anew under the flat-memory malloc settings, about a
+ * third of the input-building time; a pass takes a kept buffer (or makes one) and gives it back, so
+ * concurrent passes never share one. At most two are kept, each at most the largest canvas.
+ */
+const spareInputs: Float32Array[] = [];
+const SPARE_INPUTS_KEPT = 2;
+
+function takeInput(length: number): Float32Array | undefined {
+  const index = spareInputs.findIndex((buffer) => buffer.length >= length);
+  return index >= 0 ? spareInputs.splice(index, 1)[0] : undefined;
+}
+
+function giveBack(tensor: Float32Array): void {
+  const whole = new Float32Array(tensor.buffer);
+  if (spareInputs.length < SPARE_INPUTS_KEPT) spareInputs.push(whole);
+  else {
+    // Keep the larger buffers: a later large canvas then needs no new one.
+    const smallest = spareInputs.reduce((best, buffer, index) => (buffer.length < spareInputs[best]!.length ? index : best), 0);
+    if (spareInputs[smallest]!.length < whole.length) spareInputs[smallest] = whole;
+  }
 }
 
 /**
@@ -119,7 +147,7 @@ export function scrfdInputTensor(image: RgbImage, box: Letterbox): Float32Array 
  */
 export async function scrfdInput(image: RgbImage, box: Letterbox, region: Box, resampling: DetectorResampling): Promise<Float32Array> {
   const onGrid = [region.x, region.y, region.width, region.height].every(Number.isInteger);
-  if (resampling === 'exact' || !onGrid) return scrfdInputTensor(image, box);
+  if (resampling === 'exact' || !onGrid) return scrfdInputTensor(image, box, takeInput(3 * box.input.width * box.input.height));
   const resized = await resizeRegion(image, region, box.scaled.width, box.scaled.height, resampling);
   const tensor = new Float32Array(3 * box.input.width * box.input.height);
   packedToTensor(resized, box.input.width, box.input.height, SCRFD_NORMALISATION, tensor);
@@ -228,8 +256,13 @@ export async function runScrfd(
   preNmsTopK: number,
   resampling: { readonly region: Box; readonly method: DetectorResampling } | undefined = undefined,
 ): Promise<Candidate[]> {
-  const tensor = resampling ? await scrfdInput(image, box, resampling.region, resampling.method) : scrfdInputTensor(image, box);
-  const outputs = await runFloat32(session, tensor, [1, 3, box.input.height, box.input.width]);
+  const tensor = resampling ? await scrfdInput(image, box, resampling.region, resampling.method) : scrfdInputTensor(image, box, takeInput(3 * box.input.width * box.input.height));
+  let outputs: Record<string, ort.Tensor>;
+  try {
+    outputs = await runFloat32(session, tensor, [1, 3, box.input.height, box.input.width]);
+  } finally {
+    giveBack(tensor);
+  }
   try {
     return topK(decodeStrides(groupOutputs(session, outputs), box, scoreThreshold), preNmsTopK);
   } finally {

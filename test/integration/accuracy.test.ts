@@ -32,7 +32,7 @@ test('300-W close-ups: none missed (measured 0/59) and 5-point NME ≤ 0.06 (mea
 let fusedGenderReport: ReturnType<typeof evaluateGenderAge> | undefined;
 const fusedGender = () => (fusedGenderReport ??= evaluateGenderAge(pipeline, config));
 
-test('UTKFace dev, fitted heads: gender 0.856 overall, 0.622 under 13, 0.933 at 13+; age MAE 6.22; range covers 0.800 at mean width 23.5 (measured with the planner)', async () => {
+test('UTKFace dev, fitted heads: gender 0.856 overall, 0.622 under 13, 0.933 at 13+; age MAE 6.06; range covers 0.828 at mean width 22.2 (heads fitted on all 6,400 training faces, measured with the planner)', async () => {
   expect(config.genderModel).toBe('fused');
   const report = await fusedGender();
   expect(report.noFace).toBeLessThanOrEqual(2);
@@ -40,20 +40,20 @@ test('UTKFace dev, fitted heads: gender 0.856 overall, 0.622 under 13, 0.933 at 
   expect(report.all.genderAccuracy).toBeGreaterThanOrEqual(0.85);
   expect(report.children.genderAccuracy).toBeGreaterThanOrEqual(0.60);
   expect(report.adults.genderAccuracy).toBeGreaterThanOrEqual(0.92);
-  expect(report.all.ageMeanAbsoluteError).toBeLessThanOrEqual(6.4);
-  expect(report.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.78);
-  expect(report.all.ageRangeMeanWidth).toBeLessThanOrEqual(25.0);
+  expect(report.all.ageMeanAbsoluteError).toBeLessThanOrEqual(6.3);
+  expect(report.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.80);
+  expect(report.all.ageRangeMeanWidth).toBeLessThanOrEqual(23.5);
 }, 600_000);
 
-test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.400/0.85, 3-12 0.800/3.1, 13-19 0.933/5.9, 20-39 0.950/5.0, 40-59 0.975/5.7, 60+ 0.875/12.7)', async () => {
+test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.450/0.80, 3-12 0.760/2.9, 13-19 1.000/5.9, 20-39 0.925/5.0, 40-59 0.950/5.8, 60+ 0.900/12.1)', async () => {
   const { bands } = await fusedGender();
   const expected = {
-    '0-2': { gender: 0.35, mae: 1.3 },
-    '3-12': { gender: 0.75, mae: 3.6 },
-    '13-19': { gender: 0.9, mae: 6.3 },
-    '20-39': { gender: 0.9, mae: 5.5 },
-    '40-59': { gender: 0.92, mae: 6.1 },
-    '60+': { gender: 0.85, mae: 13.2 },
+    '0-2': { gender: 0.40, mae: 1.3 },
+    '3-12': { gender: 0.72, mae: 3.4 },
+    '13-19': { gender: 0.93, mae: 6.3 },
+    '20-39': { gender: 0.875, mae: 5.5 },
+    '40-59': { gender: 0.90, mae: 6.2 },
+    '60+': { gender: 0.85, mae: 12.5 },
   } as const;
   for (const [band, { gender, mae }] of Object.entries(expected)) {
     const figures = bands[band as keyof typeof bands];
@@ -62,14 +62,14 @@ test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.
   }
 }, 600_000);
 
-test('FACEKIT_GENDER_MODEL=genderage keeps working with its own fitted heads, and the fused heads beat it (genderage heads measured: gender 0.800, 0.881 at 13+; age MAE 6.79; range coverage 0.772)', async () => {
+test('FACEKIT_GENDER_MODEL=genderage keeps working with its own fitted heads, and the fused heads beat it (genderage heads measured: gender 0.800, 0.881 at 13+; age MAE 6.71; range coverage 0.767)', async () => {
   const genderAgeConfig = loadConfig({ ...process.env, FACEKIT_THREADS: '2', FACEKIT_GENDER_MODEL: 'genderage' });
   const genderAgeOnly = await evaluateGenderAge(await FacePipeline.create(genderAgeConfig), genderAgeConfig);
   const fused = await fusedGender();
   expect(genderAgeOnly.noFace).toBeLessThanOrEqual(2);
   expect(genderAgeOnly.all.genderAccuracy).toBeGreaterThanOrEqual(0.78);
   expect(genderAgeOnly.adults.genderAccuracy).toBeGreaterThanOrEqual(0.86);
-  expect(genderAgeOnly.all.ageMeanAbsoluteError).toBeLessThanOrEqual(7.1);
+  expect(genderAgeOnly.all.ageMeanAbsoluteError).toBeLessThanOrEqual(7.0);
   expect(genderAgeOnly.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.75);
   expect(fused.all.genderAccuracy - genderAgeOnly.all.genderAccuracy).toBeGreaterThanOrEqual(0.03);
   expect(fused.adults.genderAccuracy - genderAgeOnly.adults.genderAccuracy).toBeGreaterThanOrEqual(0.03);

@@ -14,8 +14,10 @@ import { decodeFaceRes, FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, FACERES_INPUT
 import { decodeGenderAge, GENDER_AGE_OUTPUT_WIDTH } from '../../lambda/vision/genderage.js';
 import { applyAffine } from '../../lambda/vision/geometry.js';
 import { genderAgeReport } from '../../scripts/evaluation.js';
-import { classBalancedWeights, fitLogisticRegression, logisticScore, solveLinear } from '../../scripts/logistic-regression.js';
-import { fitRidge, principalComponents, project } from '../../scripts/ridge-regression.js';
+import {
+  choleskyFactor, choleskySolve, classBalancedWeights, fitLogisticRegression, fitWideLogisticRegression, logisticScore, solveLinear, weightedGram,
+} from '../../scripts/logistic-regression.js';
+import { fitRidge, fitRidgeFromGram, principalComponents, project, targetMoment } from '../../scripts/ridge-regression.js';
 
 describe('FaceRes crop and outputs', () => {
   it('maps the 5 points onto the ArcFace template scaled to 224² and shrunk by the margin about the centre', () => {
@@ -216,6 +218,39 @@ describe('solvers (fit the heads)', () => {
     expect(residuals.reduce((sum, value) => sum + value, 0)).toBeCloseTo(0, 9);
     for (let k = 0; k < 2; k++) expect(features.reduce((sum, row, i) => sum + residuals[i] * row[k], 0) + l2 * fitted[k]).toBeCloseTo(0, 9);
     expect(() => fitRidge([], [], { l2 })).toThrow();
+  });
+
+  // A fixed pseudo-random problem (Park-Miller generator): 300 samples, 12 features, noisy labels.
+  let seed = 7;
+  const uniform = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+  const wideFeatures = Array.from({ length: 300 }, () => Array.from({ length: 12 }, uniform));
+  const wideLabels = wideFeatures.map((x) => (4 * x[0] + 2 * x[1] - x[5] + uniform() > 0 ? 1 : 0));
+
+  it('Cholesky factor and solve agree with Gaussian elimination; the Gram matrix carries the bias column', () => {
+    const matrix = [[4, 2, 0.4], [2, 5, 1], [0.4, 1, 3]];
+    const vector = [1, -2, 0.5];
+    const solution = choleskySolve(choleskyFactor(Float64Array.from(matrix.flat()), 3), vector);
+    solveLinear(matrix, vector).forEach((value, k) => expect(solution[k]).toBeCloseTo(value, 12));
+    expect(() => choleskyFactor(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/positive definite/);
+    const gram = weightedGram([[1, 2], [3, 4]], [1, 0.5]);
+    expect(Array.from(gram)).toEqual([1 + 4.5, 2 + 6, 1 + 1.5, 2 + 6, 4 + 8, 2 + 2, 1 + 1.5, 2 + 2, 1.5]);
+  });
+
+  it('wide logistic regression (fixed-curvature steps) reaches the Newton solution, warm start or not', () => {
+    const sampleWeights = classBalancedWeights(wideLabels);
+    const newton = fitLogisticRegression(wideFeatures, wideLabels, { l2: 2, sampleWeights });
+    const wide = fitWideLogisticRegression(wideFeatures, wideLabels, { l2: 2, sampleWeights, tolerance: 1e-11 });
+    newton.weights.forEach((value, k) => expect(wide.weights[k]).toBeCloseTo(value, 8));
+    const warm = fitWideLogisticRegression(wideFeatures, wideLabels, { l2: 2, sampleWeights, tolerance: 1e-11, initial: newton.weights.map((w) => w * 0.9), gram: weightedGram(wideFeatures, sampleWeights) });
+    newton.weights.forEach((value, k) => expect(warm.weights[k]).toBeCloseTo(value, 8));
+    expect(warm.iterations).toBeLessThan(wide.iterations);
+  });
+
+  it('ridge from a Gram matrix equals the closed form with a centred, unpenalised intercept', () => {
+    const targets = wideFeatures.map((x, i) => 3 * x[0] - x[3] + 0.1 * wideLabels[i] + 2);
+    const direct = fitRidge(wideFeatures, targets, { l2: 5 });
+    const fromGram = fitRidgeFromGram(weightedGram(wideFeatures, wideFeatures.map(() => 1)), targetMoment(wideFeatures, targets), 5);
+    direct.forEach((value, k) => expect(fromGram[k]).toBeCloseTo(value, 6));
   });
 
   it('principal components: finds the axis of largest variance, in order, with a fixed sign', () => {
