@@ -140,16 +140,25 @@ function giveBack(tensor: Float32Array): void {
   }
 }
 
+/** How a pass resamples: the image region it covers and the method (config.detector.resampling). */
+export interface PassResampling {
+  readonly region: Box;
+  readonly method: DetectorResampling;
+}
+
 /**
- * Input tensor for one pass with the chosen resampling: 'exact' is cv2.resize(INTER_LINEAR) in
- * JavaScript; a libvips kernel resizes natively (faster; it anti-aliases when shrinking). A region
- * off the pixel grid resamples exactly.
+ * Input tensor for one pass, in a kept buffer when one is free: 'exact' (or no resampling given)
+ * is cv2.resize(INTER_LINEAR) in JavaScript; a libvips kernel resizes natively (it anti-aliases
+ * when shrinking). A region off the pixel grid resamples exactly.
  */
-export async function scrfdInput(image: RgbImage, box: Letterbox, region: Box, resampling: DetectorResampling): Promise<Float32Array> {
-  const onGrid = [region.x, region.y, region.width, region.height].every(Number.isInteger);
-  if (resampling === 'exact' || !onGrid) return scrfdInputTensor(image, box, takeInput(3 * box.input.width * box.input.height));
-  const resized = await resizeRegion(image, region, box.scaled.width, box.scaled.height, resampling);
-  const tensor = new Float32Array(3 * box.input.width * box.input.height);
+export async function scrfdInput(image: RgbImage, box: Letterbox, resampling?: PassResampling): Promise<Float32Array> {
+  const length = 3 * box.input.width * box.input.height;
+  const kept = takeInput(length);
+  const region = resampling?.region;
+  const onGrid = region !== undefined && [region.x, region.y, region.width, region.height].every(Number.isInteger);
+  if (!resampling || resampling.method === 'exact' || !onGrid) return scrfdInputTensor(image, box, kept);
+  const resized = await resizeRegion(image, region, box.scaled.width, box.scaled.height, resampling.method);
+  const tensor = kept ? kept.subarray(0, length) : new Float32Array(length);
   packedToTensor(resized, box.input.width, box.input.height, SCRFD_NORMALISATION, tensor);
   return tensor;
 }
@@ -254,9 +263,9 @@ export async function runScrfd(
   box: Letterbox,
   scoreThreshold: number,
   preNmsTopK: number,
-  resampling: { readonly region: Box; readonly method: DetectorResampling } | undefined = undefined,
+  resampling?: PassResampling,
 ): Promise<Candidate[]> {
-  const tensor = resampling ? await scrfdInput(image, box, resampling.region, resampling.method) : scrfdInputTensor(image, box, takeInput(3 * box.input.width * box.input.height));
+  const tensor = await scrfdInput(image, box, resampling);
   let outputs: Record<string, ort.Tensor>;
   try {
     outputs = await runFloat32(session, tensor, [1, 3, box.input.height, box.input.width]);
