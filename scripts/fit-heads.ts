@@ -8,12 +8,13 @@
  * the same data and extractor writes the same bytes.
  *
  * Fused heads: the scalar features are z-scored. Gender: class-balanced L2 logistic regression
- * over the scalars and FaceRes's whole 1,024-d descriptor (wideDesign): truncating the descriptor
- * to its leading principal components (the previous fit: 32) lost children's gender cues, and a
- * strong L2 penalty over all of it generalises better (CV below). Age: ridge regression on
+ * over the scalars and FaceRes's whole 1,024-d descriptor (wideDesign), with or without the 512
+ * mid features (an earlier block's mean, `mid_features`; BLOCK_SETS, picked by CV): truncating the
+ * descriptor to its leading principal components (an earlier fit: 32) lost children's gender cues,
+ * and a strong L2 penalty over all of it generalises better (CV below). Age: ridge regression on
  * log(1 + age) (errors grow with age, so a log scale treats a baby's year like an adult's decade),
  * over either the leading components (PCA over all training faces: unsupervised, labels unused) or
- * the whole descriptor, whichever cross-validates better. The FaceRes crop margin, the penalties,
+ * the blocks gender uses, whichever cross-validates better. The FaceRes crop margin, the penalties,
  * the scalars' weight against the descriptor and the age features are picked by 5-fold
  * cross-validation on the training split; the final heads are refitted on all faces and folded
  * back onto the raw features (one weight per value) so serving is a dot product. The age range:
@@ -23,10 +24,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  DESCRIPTOR_FEATURE_NAME, FACERES_SUMMARY_FEATURE_NAMES, fusedFeatures, GENDER_AGE_FEATURE_NAMES, genderAgeFeatures,
-  agesFromLogAge, type AgeHead, type FittedHeads, type HeadSet, type LinearHead,
+  DESCRIPTOR_FEATURE_NAME, FUSED_SCALAR_FEATURE_NAMES, fusedFeatures, GENDER_AGE_FEATURE_NAMES, genderAgeFeatures, MID_FEATURES_FEATURE_NAME,
+  agesFromLogAge, type AgeHead, type FittedHeads, type LinearHead,
 } from '../lambda/vision/age-gender-features.js';
-import { FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, type FaceResOutput } from '../lambda/vision/faceres.js';
+import { FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, FACERES_MID_FEATURES_SIZE, type FaceResOutput } from '../lambda/vision/faceres.js';
 import { decodeGenderAge, GENDER_AGE_OUTPUT_WIDTH } from '../lambda/vision/genderage.js';
 import { AGE_BANDS, PROJECT_ROOT } from './evaluation.js';
 import {
@@ -44,7 +45,13 @@ const COMPONENT_COUNTS = [8, 16, 32, 64];
 const AGE_PENALTIES = [1, 10, 100];
 /** Gender (whole descriptor): logistic penalties and scalar boosts tried (see wideDesign). */
 const WIDE_GENDER_PENALTIES = [1000, 300, 100];
-const WIDE_AGE_PENALTIES = [10000, 3000, 1000];
+const WIDE_AGE_PENALTIES = [30000, 10000, 3000, 1000];
+/**
+ * FaceRes blocks after the scalars (the head set's feature list): the descriptor (the last block's
+ * mean), or it and block 11's mean (`mid_features`), picked by gender CV; age uses the same.
+ */
+const BLOCK_SETS: readonly (readonly string[])[] = [[DESCRIPTOR_FEATURE_NAME], [DESCRIPTOR_FEATURE_NAME, MID_FEATURES_FEATURE_NAME]];
+const BLOCK_WIDTHS: Readonly<Record<string, number>> = { [DESCRIPTOR_FEATURE_NAME]: FACERES_DESCRIPTOR_SIZE, [MID_FEATURES_FEATURE_NAME]: FACERES_MID_FEATURES_SIZE };
 const SCALAR_BOOSTS = [3, 10, 30];
 /** Settings used while comparing crop sets (the former PCA gender head: cheap, and ranks crops alike). */
 const VIEW_SEARCH = { components: 32, genderPenalty: 10, agePenalty: 10 };
@@ -77,6 +84,7 @@ function facesFrom(records: Float32Array, labels: Awaited<ReturnType<typeof load
         maleLogit: record[offset],
         ageDistribution: record.slice(offset + 1, offset + 1 + FACERES_AGE_BINS),
         descriptor: record.slice(offset + 1 + FACERES_AGE_BINS, offset + 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE),
+        midFeatures: record.slice(offset + 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE, offset + 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE + FACERES_MID_FEATURES_SIZE),
       };
     });
     faces.push({ male: label.gender === 'male' ? 1 : 0, age: label.age, genderAge, views });
@@ -131,16 +139,26 @@ function design(raw: readonly Float64Array[], scalarCount: number, pca?: ReturnT
 /**
  * Wide design for gender: the z-scored scalars, times `scalarBoost` (a boost b divides their penalty
  * by b², so the strong ready-made gender logits are shrunk less than the 1,024 descriptor values),
- * then the descriptor centred and divided by one common scale (its RMS standard deviation), so it keeps
- * its geometry and the L2 penalty shrinks every direction of it alike rather than cutting it to a few
- * leading components: children's gender cues are not in the descriptor's top-variance directions.
+ * then each FaceRes block centred and divided by one common scale (its RMS standard deviation), so it
+ * keeps its geometry and the L2 penalty shrinks every direction of it alike rather than cutting it to
+ * a few leading components: children's gender cues are not in the descriptor's top-variance
+ * directions. A block narrower than the descriptor is scaled up by √(1024 / width), so every block
+ * carries the descriptor's total variance (the penalty does not favour the wider block).
  */
-function wideDesign(raw: readonly Float64Array[], scalarCount: number, scalarBoost: number): { readonly rows: Float64Array[]; readonly toRaw: Design['toRaw'] } {
+function wideDesign(raw: readonly Float64Array[], scalarCount: number, scalarBoost: number, blockWidths: readonly number[] = [FACERES_DESCRIPTOR_SIZE]): { readonly rows: Float64Array[]; readonly toRaw: Design['toRaw'] } {
   const width = raw[0].length;
+  if (width !== scalarCount + blockWidths.reduce((sum, blockWidth) => sum + blockWidth, 0)) throw new Error('wideDesign: block widths do not add up');
   const columns = Array.from({ length: width }, (_, k) => raw.map((row) => row[k]));
   const { means, scales } = zScores(columns);
-  const descriptorScale = Math.sqrt(scales.slice(scalarCount).reduce((sum, scale) => sum + scale * scale, 0) / (width - scalarCount)) || 1;
-  const divisors = scales.map((scale, k) => (k < scalarCount ? scale / scalarBoost : descriptorScale));
+  const divisors = scales.map((scale) => scale);
+  for (let k = 0; k < scalarCount; k++) divisors[k] = scales[k] / scalarBoost;
+  let start = scalarCount;
+  for (const blockWidth of blockWidths) {
+    const rms = Math.sqrt(scales.slice(start, start + blockWidth).reduce((sum, scale) => sum + scale * scale, 0) / blockWidth) || 1;
+    const blockScale = rms * Math.sqrt(blockWidth / FACERES_DESCRIPTOR_SIZE);
+    for (let k = start; k < start + blockWidth; k++) divisors[k] = blockScale;
+    start += blockWidth;
+  }
   const rows = raw.map((row) => Float64Array.from(row, (value, k) => (value - means[k]) / divisors[k]));
   const toRaw = (fitted: readonly number[]): LinearHead => {
     const weights = divisors.map((divisor, k) => fitted[k] / divisor);
@@ -293,13 +311,15 @@ async function main(): Promise<void> {
   const genderAgeCv = { gender: genderFigures(genderAgeGenderScores, faces), ageMae: ageMae(genderAgeAgeScores, faces), ...genderAgeInterval };
   log(`genderage heads CV: gender ${JSON.stringify(genderAgeCv.gender)}, age MAE ${genderAgeCv.ageMae.toFixed(2)}, range coverage ${genderAgeCv.coverage.toFixed(3)} width ${genderAgeCv.width.toFixed(1)}`);
 
-  // Fused heads: crop set first (fixed settings), then components and penalties.
-  const rawFor = (views: readonly number[]) => faces.map((face) => fusedFeatures(face.genderAge, views.map((view) => face.views[view])));
-  const scalarCount = GENDER_AGE_FEATURE_NAMES.length + FACERES_SUMMARY_FEATURE_NAMES.length;
+  // Fused heads: crop set first (fixed settings, descriptor only), then blocks, components and penalties.
+  const featuresFor = (blocks: readonly string[]) => [...FUSED_SCALAR_FEATURE_NAMES, ...blocks];
+  const rawFor = (views: readonly number[], blocks: readonly string[]) =>
+    faces.map((face) => fusedFeatures(face.genderAge, views.map((view) => face.views[view]), featuresFor(blocks)));
+  const scalarCount = FUSED_SCALAR_FEATURE_NAMES.length;
   const maxComponents = Math.max(...COMPONENT_COUNTS);
   let chosen: { views: readonly number[]; raw: Float64Array[]; pca: ReturnType<typeof principalComponents>; accuracy: number } | undefined;
   for (const views of VIEW_SETS) {
-    const raw = rawFor(views);
+    const raw = rawFor(views, [DESCRIPTOR_FEATURE_NAME]);
     const pca = principalComponents(raw.map((row) => row.subarray(scalarCount)), maxComponents);
     const { rows } = design(raw, scalarCount, pca, VIEW_SEARCH.components);
     const genderScores = crossValidated(rows, faces, (part, partFaces) => fitGender(part, partFaces, VIEW_SEARCH.genderPenalty));
@@ -311,39 +331,54 @@ async function main(): Promise<void> {
   }
   const { views, raw, pca } = chosen!;
 
-  // Gender: the whole descriptor (wideDesign), penalty and scalar boost by CV accuracy. The training
-  // split has 800 faces per age band, so overall CV accuracy weighs every band alike.
-  let genderChoice: { boost: number; penalty: number; scores: number[]; accuracy: number; design: ReturnType<typeof wideDesign> } | undefined;
-  // Age candidates: the leading descriptor components (ridge, small), or the whole descriptor (wideDesign).
-  let ageChoice: { descriptor: string; penalty: number; scores: number[]; mae: number; toRaw: Design['toRaw']; fitAll: () => number[] } | undefined;
-  const considerAge = (descriptor: string, penalty: number, scores: number[], toRaw: Design['toRaw'], fitAll: () => number[]) => {
-    const mae = ageMae(scores, faces);
-    log(`  age, ${descriptor}, L2 ${penalty}: CV MAE ${mae.toFixed(3)}`);
-    if (!ageChoice || mae < ageChoice.mae) ageChoice = { descriptor, penalty, scores, mae, toRaw, fitAll };
+  // Gender: the FaceRes blocks whole (wideDesign), block set, penalty and scalar boost by CV accuracy.
+  // The training split has 800 faces per age band, so overall CV accuracy weighs every band alike.
+  let genderChoice: { blocks: readonly string[]; boost: number; penalty: number; scores: number[]; accuracy: number; design: ReturnType<typeof wideDesign> } | undefined;
+  // Age candidates: the leading descriptor components (ridge, small), or the blocks whole (wideDesign);
+  // only those over the block set gender chose (or a subset of it) can share its feature list.
+  interface AgeCandidate { blocks: readonly string[]; descriptor: string; penalty: number; scores: number[]; mae: number; toRaw: Design['toRaw']; fitAll: () => number[] }
+  const ageCandidates: AgeCandidate[] = [];
+  const considerAge = (candidate: Omit<AgeCandidate, 'mae'>) => {
+    const mae = ageMae(candidate.scores, faces);
+    log(`  age, ${candidate.descriptor}, L2 ${candidate.penalty}: CV MAE ${mae.toFixed(3)}`);
+    ageCandidates.push({ ...candidate, mae });
   };
   for (const components of COMPONENT_COUNTS) {
     const pcaDesign = design(raw, scalarCount, pca, components);
     for (const penalty of AGE_PENALTIES) {
-      considerAge(`${components} components`, penalty, crossValidated(pcaDesign.rows, faces, (part, partFaces) => fitAge(part, partFaces, penalty)), pcaDesign.toRaw, () => fitAge(pcaDesign.rows, faces, penalty));
+      considerAge({
+        blocks: [DESCRIPTOR_FEATURE_NAME], descriptor: `${components} components`, penalty,
+        scores: crossValidated(pcaDesign.rows, faces, (part, partFaces) => fitAge(part, partFaces, penalty)), toRaw: pcaDesign.toRaw, fitAll: () => fitAge(pcaDesign.rows, faces, penalty),
+      });
     }
   }
-  for (const boost of SCALAR_BOOSTS) {
-    const wide = wideDesign(raw, scalarCount, boost);
-    const parts = foldParts(wide.rows, faces);
-    const genderScores = wideGenderCv(wide.rows, faces, WIDE_GENDER_PENALTIES, parts);
-    WIDE_GENDER_PENALTIES.forEach((penalty, p) => {
-      const figures = genderFigures(genderScores[p], faces);
-      log(`  gender, whole descriptor, scalars ×${boost}, L2 ${penalty}: CV accuracy ${figures.all.toFixed(4)} (<${CHILD_AGE} ${figures.children.toFixed(3)}, ≥${CHILD_AGE} ${figures.adults.toFixed(3)}; per band ${bandGender(genderScores[p], faces)})`);
-      // Ties go to the earlier (more regularised) setting.
-      if (!genderChoice || figures.all > genderChoice.accuracy) genderChoice = { boost, penalty, scores: genderScores[p], accuracy: figures.all, design: wide };
-    });
-    const ageScores = wideAgeCv(wide.rows, faces, WIDE_AGE_PENALTIES, parts);
-    const fitAll = (penalty: number) => () => fitRidgeFromGram(sumParts(parts, -1, 1, 1), targetMoment(wide.rows, faces.map((face) => Math.log1p(face.age))), penalty);
-    WIDE_AGE_PENALTIES.forEach((penalty, p) => considerAge(`whole descriptor, scalars ×${boost}`, penalty, ageScores[p], wide.toRaw, fitAll(penalty)));
+  for (const blocks of BLOCK_SETS) {
+    const blockRaw = blocks.length === 1 ? raw : rawFor(views, blocks);
+    for (const boost of SCALAR_BOOSTS) {
+      const wide = wideDesign(blockRaw, scalarCount, boost, blocks.map((block) => BLOCK_WIDTHS[block]));
+      const parts = foldParts(wide.rows, faces);
+      const genderScores = wideGenderCv(wide.rows, faces, WIDE_GENDER_PENALTIES, parts);
+      WIDE_GENDER_PENALTIES.forEach((penalty, p) => {
+        const figures = genderFigures(genderScores[p], faces);
+        log(`  gender, ${blocks.join(' + ')}, scalars ×${boost}, L2 ${penalty}: CV accuracy ${figures.all.toFixed(4)} (<${CHILD_AGE} ${figures.children.toFixed(3)}, ≥${CHILD_AGE} ${figures.adults.toFixed(3)}; per band ${bandGender(genderScores[p], faces)})`);
+        // Ties go to the earlier (fewer blocks, more regularised) setting.
+        if (!genderChoice || figures.all > genderChoice.accuracy) genderChoice = { blocks, boost, penalty, scores: genderScores[p], accuracy: figures.all, design: wide };
+      });
+      const ageScores = wideAgeCv(wide.rows, faces, WIDE_AGE_PENALTIES, parts);
+      const fitAll = (penalty: number) => () => fitRidgeFromGram(sumParts(parts, -1, 1, 1), targetMoment(wide.rows, faces.map((face) => Math.log1p(face.age))), penalty);
+      WIDE_AGE_PENALTIES.forEach((penalty, p) => considerAge({ blocks, descriptor: `${blocks.join(' + ')}, scalars ×${boost}`, penalty, scores: ageScores[p], toRaw: wide.toRaw, fitAll: fitAll(penalty) }));
+    }
   }
   const genderDesign = genderChoice!.design;
-  const fusedInterval = calibrateInterval(ageChoice!.scores, faces);
-  const fusedCv = { gender: genderFigures(genderChoice!.scores, faces), ageMae: ageChoice!.mae, ...fusedInterval };
+  const fusedFeatureNames = featuresFor(genderChoice!.blocks);
+  const ageChoice = ageCandidates
+    .filter((candidate) => candidate.blocks.every((block) => genderChoice!.blocks.includes(block)))
+    .reduce((best, candidate) => (candidate.mae < best.mae ? candidate : best));
+  const fusedWidth = scalarCount + genderChoice!.blocks.reduce((sum, block) => sum + BLOCK_WIDTHS[block], 0);
+  /** An age head over fewer blocks, given zero weights for the rest (blocks come in BLOCK_SETS order). */
+  const padded = (head: LinearHead): LinearHead => ({ weights: [...head.weights, ...new Array<number>(fusedWidth - head.weights.length).fill(0)], bias: head.bias });
+  const fusedInterval = calibrateInterval(ageChoice.scores, faces);
+  const fusedCv = { gender: genderFigures(genderChoice!.scores, faces), ageMae: ageChoice.mae, ...fusedInterval };
   log(`fused heads CV: gender per band ${bandGender(genderChoice!.scores, faces)}`);
   log(`fused heads CV: gender ${JSON.stringify(fusedCv.gender)}, age MAE ${fusedCv.ageMae.toFixed(2)}, range coverage ${fusedCv.coverage.toFixed(3)} width ${fusedCv.width.toFixed(1)}`);
 
@@ -364,15 +399,15 @@ async function main(): Promise<void> {
         fused: {
           ...cvSummary(fusedCv),
           genderAccuracyByBand: Object.fromEntries(Object.entries(genderByBand(genderChoice!.scores, faces)).map(([band, value]) => [band, round(value)])),
-          faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]), genderDescriptor: 'all values', genderScalarBoost: genderChoice!.boost, genderL2: genderChoice!.penalty, ageDescriptor: ageChoice!.descriptor, ageL2: ageChoice!.penalty },
+          faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]), genderBlocks: genderChoice!.blocks.join(' + '), genderScalarBoost: genderChoice!.boost, genderL2: genderChoice!.penalty, ageDescriptor: ageChoice.descriptor, ageL2: ageChoice.penalty },
         genderage: cvSummary(genderAgeCv),
       },
     },
     fused: {
-      features: [...GENDER_AGE_FEATURE_NAMES, ...FACERES_SUMMARY_FEATURE_NAMES, DESCRIPTOR_FEATURE_NAME],
+      features: fusedFeatureNames,
       faceResMargins: views.map((view) => EXTRACTED_MARGINS[view]),
       gender: genderDesign.toRaw(fitWideGender(genderDesign.rows, faces, genderChoice!.penalty)),
-      age: { ...ageChoice!.toRaw(ageChoice!.fitAll()), interval: fusedInterval.interval },
+      age: { ...padded(ageChoice.toRaw(ageChoice.fitAll())), interval: fusedInterval.interval },
     },
     genderage: {
       features: [...GENDER_AGE_FEATURE_NAMES],

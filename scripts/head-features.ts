@@ -18,7 +18,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../lambda/config.js';
 import { decodeImage } from '../lambda/image/decode.js';
-import { faceResAlignment, FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, runFaceRes } from '../lambda/vision/faceres.js';
+import { faceResAlignment, FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, FACERES_MID_FEATURES_SIZE, runFaceRes } from '../lambda/vision/faceres.js';
 import { GENDER_AGE_OUTPUT_WIDTH, genderAgeOutputs } from '../lambda/vision/genderage.js';
 import { letterbox, nms, runScrfd, type Candidate } from '../lambda/vision/scrfd.js';
 import type * as ort from 'onnxruntime-node';
@@ -31,7 +31,7 @@ export const TRAIN_ROOT = process.env.FACEKIT_TRAIN_DIR ?? resolve(PROJECT_ROOT,
 /** FaceRes crop margins extracted for the fit (the heads' JSON names the ones serving uses). */
 export const EXTRACTED_MARGINS: readonly number[] = [0.9, 1.2];
 /** Names the extraction (models, crops, detector plan); change it when any of them changes. */
-export const FEATURE_EXTRACTOR_VERSION = `heads-features-2 (scrfd_2.5g_kps close-up pass on 320², largest face; genderage_v1 fc1; faceres aligned margins ${EXTRACTED_MARGINS.join('/')})`;
+export const FEATURE_EXTRACTOR_VERSION = `heads-features-3 (scrfd_2.5g_kps close-up pass on 320², largest face; genderage_v1 fc1; faceres aligned margins ${EXTRACTED_MARGINS.join('/')}, with mid_features)`;
 
 const CLOSE_UP_CANVAS = { width: 320, height: 320 };
 const candidateBox = (candidate: Candidate) => ({ x: candidate.x1, y: candidate.y1, width: candidate.x2 - candidate.x1, height: candidate.y2 - candidate.y1 });
@@ -48,8 +48,8 @@ export interface TrainLabel {
   readonly gender: 'male' | 'female';
 }
 
-/** Floats per face: found flag, 10 landmark coordinates, genderage fc1, then per margin FaceRes gender logit, age distribution, descriptor. */
-export const FACERES_VIEW_WIDTH = 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE;
+/** Floats per face: found flag, 10 landmark coordinates, genderage fc1, then per margin FaceRes gender logit, age distribution, descriptor, mid features. */
+export const FACERES_VIEW_WIDTH = 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE + FACERES_MID_FEATURES_SIZE;
 export const FACE_RECORD_WIDTH = 1 + 10 + GENDER_AGE_OUTPUT_WIDTH + EXTRACTED_MARGINS.length * FACERES_VIEW_WIDTH;
 export const RECORD_GENDER_AGE_OFFSET = 11;
 export const recordViewOffset = (view: number) => RECORD_GENDER_AGE_OFFSET + GENDER_AGE_OUTPUT_WIDTH + view * FACERES_VIEW_WIDTH;
@@ -125,6 +125,7 @@ export async function trainFeatures(labels: readonly TrainLabel[], limit: number
           record[offset] = view.maleLogit;
           record.set(view.ageDistribution, offset + 1);
           record.set(view.descriptor, offset + 1 + FACERES_AGE_BINS);
+          record.set(view.midFeatures, offset + 1 + FACERES_AGE_BINS + FACERES_DESCRIPTOR_SIZE);
         });
       }
       if ((done + 1) % 100 === 0 || done + 1 === missing.length) {

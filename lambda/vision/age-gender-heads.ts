@@ -45,6 +45,6 @@ export async function estimateGenderAndAge(
   const margins = heads.fused.faceResMargins ?? [];
   const views = await runFaceRes(sessions.faceRes, image, faces.flatMap((face) => margins.map((margin) => faceResAlignment(face.landmarks5, margin))));
   return genderAges.map((genderAge, index) =>
-    applyHeads(heads.fused, fusedFeatures(genderAge, views.slice(index * margins.length, (index + 1) * margins.length))),
+    applyHeads(heads.fused, fusedFeatures(genderAge, views.slice(index * margins.length, (index + 1) * margins.length), heads.fused.features)),
   );
 }

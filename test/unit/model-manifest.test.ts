@@ -5,6 +5,7 @@
  * or missing file (exercised on a temporary copy through FACEKIT_MODEL_DIR).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -146,8 +147,11 @@ describe('models/manifest.json', () => {
     expect(files.filter((file, index) => files.indexOf(file) !== index)).toEqual([]);
   });
 
-  it('lists exactly the model files of the model table (vision/models.ts), which the config and attributes read', () => {
-    expect([...new Set(entries.map((entry) => entry.file))].sort()).toEqual([...new Set(allModelFiles())].sort());
+  it('lists exactly the model files of the model table (vision/models.ts), which the config and attributes read, and the files they are derived from', () => {
+    const sources = entries.flatMap((entry) => (entry.obtain.method === 'derived' ? entry.obtain.from : []));
+    expect([...new Set(entries.map((entry) => entry.file))].sort()).toEqual([...new Set([...allModelFiles(), ...sources])].sort());
+    // A source file is not loaded itself: only what the table names is.
+    for (const source of sources) expect(allModelFiles()).not.toContain(source);
     const config = loadConfig({});
     const configured = [config.detector.modelFile, config.landmarkModelFile, config.genderAgeModelFile, config.faceResModelFile, ...attributeModelFiles()];
     expect(configured.filter((file) => !allModelFiles().includes(file))).toEqual([]);
@@ -156,7 +160,8 @@ describe('models/manifest.json', () => {
   (existsSync(sumsPath) ? it : it.skip)('agrees with ../shared/models/SHA256SUMS', () => {
     const sums = readSums(sumsPath);
     const mismatches: string[] = [];
-    for (const entry of entries) {
+    // Derived files are made here, not shipped in ../shared: their sources are checked instead.
+    for (const entry of entries.filter((candidate) => candidate.obtain.method !== 'derived')) {
       const listed = sums.get(entry.file);
       if (listed !== entry.sha256) mismatches.push(`${entry.file}: manifest ${entry.sha256}, SHA256SUMS ${listed ?? 'not listed'}`);
       const original = entry.derivedFrom;
@@ -184,6 +189,28 @@ describe('models/ folder (materialised by `npm run models`)', () => {
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
     for (const entry of entries) expect(result.stdout).toContain(`model ok  ${entry.file}`);
   });
+});
+
+describe('derived models (obtain: derived)', () => {
+  const derived = entries.filter((entry) => entry.obtain.method === 'derived');
+
+  it.each(derived.map((entry) => [entry.file, entry] as const))('%s: fetch-models derives it with its committed script, byte for byte', (_file, entry) => {
+    // Every other file in place and an empty mirror: the derivation script is the one way left.
+    const workDir = mkdtempSync(path.join(tmpdir(), 'facekit-derive-'));
+    try {
+      const dir = path.join(workDir, 'models');
+      const empty = path.join(workDir, 'empty-mirror');
+      for (const folder of [dir, empty]) mkdirSync(folder, { recursive: true });
+      for (const other of entries) if (other.file !== entry.file) copyFileSync(path.join(modelDir, other.file), path.join(dir, other.file));
+      const result = runFetch([], { FACEKIT_MODEL_DIR: dir, FACEKIT_MODEL_MIRROR: empty, FACEKIT_MODEL_BASE_URL: undefined });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(result.stdout).toContain(`model ok  ${entry.file}  (${(entry.obtain as { script: string }).script}`);
+      const bytes = readFileSync(path.join(dir, entry.file));
+      expect({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }).toEqual({ sha256: entry.sha256, bytes: entry.bytes });
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('scripts/fetch-models.mjs on a corrupt or missing model (temporary copy via FACEKIT_MODEL_DIR)', () => {
