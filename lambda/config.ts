@@ -243,8 +243,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacekitConfig 
       maxQueuedAnalyses: envNumber(env, 'FACEKIT_MAX_QUEUED', 64),
     },
     faceModelVersion: genderModel === 'fused'
-      ? 'facekit-1.3.0 (scrfd_2.5g_kps planned+pfld106_lite+genderage_v1+faceres heads)'
-      : 'facekit-1.3.0 (scrfd_2.5g_kps planned+pfld106_lite+genderage_v1 heads)',
+      ? 'facekit-1.4.0 (scrfd_2.5g_kps planned+pfld106_lite+genderage_v1+faceres heads)'
+      : 'facekit-1.4.0 (scrfd_2.5g_kps planned+pfld106_lite+genderage_v1 heads)',
     ciBucket: env.FACEKIT_CI_BUCKET || undefined,
     faceppCredentials:
       env.FACEKIT_FACEPP_API_KEY && env.FACEKIT_FACEPP_API_SECRET

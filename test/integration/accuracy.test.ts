@@ -32,28 +32,31 @@ test('300-W close-ups: none missed (measured 0/59) and 5-point NME ≤ 0.06 (mea
 let fusedGenderReport: ReturnType<typeof evaluateGenderAge> | undefined;
 const fusedGender = () => (fusedGenderReport ??= evaluateGenderAge(pipeline, config));
 
-test('UTKFace dev, fitted heads: gender 0.856 overall, 0.622 under 13, 0.933 at 13+; age MAE 6.06; range covers 0.828 at mean width 22.2 (heads fitted on all 6,400 training faces, measured with the planner)', async () => {
+// The issue's targets (gender ≥ 0.86 overall, ≥ 0.68 under 13, ≥ 0.92 at 13+; age MAE ≤ 6.5) are
+// asserted as such: the measured figures meet them. Under 13 that is 31 of 45 faces, as measured; the
+// closest child to the decision line has P(male) 0.492, far from float noise between machines.
+test('UTKFace dev, fitted heads: gender 0.883 overall, 0.689 under 13, 0.948 at 13+; age MAE 6.13; range covers 0.828 at mean width 22.2 (heads over FaceRes descriptor + mid features, fitted on all 6,400 training faces)', async () => {
   expect(config.genderModel).toBe('fused');
   const report = await fusedGender();
   expect(report.noFace).toBeLessThanOrEqual(2);
   expect(report.all.faces).toBeGreaterThanOrEqual(178);
-  expect(report.all.genderAccuracy).toBeGreaterThanOrEqual(0.85);
-  expect(report.children.genderAccuracy).toBeGreaterThanOrEqual(0.60);
+  expect(report.all.genderAccuracy).toBeGreaterThanOrEqual(0.86);
+  expect(report.children.genderAccuracy).toBeGreaterThanOrEqual(0.68);
   expect(report.adults.genderAccuracy).toBeGreaterThanOrEqual(0.92);
-  expect(report.all.ageMeanAbsoluteError).toBeLessThanOrEqual(6.3);
+  expect(report.all.ageMeanAbsoluteError).toBeLessThanOrEqual(6.5);
   expect(report.all.ageRangeCoverage).toBeGreaterThanOrEqual(0.80);
   expect(report.all.ageRangeMeanWidth).toBeLessThanOrEqual(23.5);
 }, 600_000);
 
-test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.450/0.80, 3-12 0.760/2.9, 13-19 1.000/5.9, 20-39 0.925/5.0, 40-59 0.950/5.8, 60+ 0.900/12.1)', async () => {
+test('UTKFace dev, fitted heads, per age band (measured gender / age MAE: 0-2 0.550/0.95, 3-12 0.800/3.16, 13-19 1.000/5.87, 20-39 0.925/5.33, 40-59 0.975/5.55, 60+ 0.925/12.05)', async () => {
   const { bands } = await fusedGender();
   const expected = {
-    '0-2': { gender: 0.40, mae: 1.3 },
-    '3-12': { gender: 0.72, mae: 3.4 },
+    '0-2': { gender: 0.50, mae: 1.3 },
+    '3-12': { gender: 0.76, mae: 3.5 },
     '13-19': { gender: 0.93, mae: 6.3 },
-    '20-39': { gender: 0.875, mae: 5.5 },
-    '40-59': { gender: 0.90, mae: 6.2 },
-    '60+': { gender: 0.85, mae: 12.5 },
+    '20-39': { gender: 0.90, mae: 5.8 },
+    '40-59': { gender: 0.95, mae: 6.0 },
+    '60+': { gender: 0.90, mae: 12.5 },
   } as const;
   for (const [band, { gender, mae }] of Object.entries(expected)) {
     const figures = bands[band as keyof typeof bands];
